@@ -1,0 +1,1 @@
+"""Media I/O: microphone, speaker, levels, screen share, camera and frames from files. No Textual."""

@@ -1,0 +1,1 @@
+"""The session recorder and the recording format (append-only msgpack)."""
