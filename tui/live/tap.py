@@ -35,6 +35,14 @@ class FrameTap(Protocol):
     def on_close(self, t_ns: int, code: int | None, reason: str) -> None:
         """The connection closed (``code`` None when no close frame was seen)."""
 
+    def on_input(self, t_ns: int, kind: str, data: dict[str, Any]) -> None:
+        """A local input the client acted on, so replay can re-inject it.
+
+        ``kind`` is one of ``text`` (``{"text"}``), ``audio`` (``{"pcm": bytes, "rate": 16000}``), ``frame``
+        (``{"jpeg": bytes, "width", "height", "source"}``), ``activity`` (``{"what": "start"|"end"|"stream_end"}``)
+        or ``action`` (``{"name": "mute"|"unmute"|"interrupt"|"camera"|"screen"|..., ...}``).
+        """
+
 
 def tapped_connection_class(tap: FrameTap) -> type[ClientConnection]:
     """A ``ClientConnection`` subclass bound to ``tap``, for ``async_client_args={"create_connection": ...}``."""
