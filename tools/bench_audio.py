@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Speaker benchmark with a fake device clock: audio heard after ``interrupted``, and underruns under bursty arrival.
+
+Drives ``tui.media.playback.PlaybackBuffer`` (the speaker's real core; the sounddevice shell only calls ``pull``
+from its callback) with a simulated device that pulls one block every ``block_ms`` of simulated time.
+
+(a) Interruption: a long generation plays; ``interrupted`` arrives at a random instant; late chunks of the same
+    generation keep arriving after it. Measured: ms of the model's audio that reach the device after the
+    instant ``interrupted`` is received (the rest of the block already handed over, plus any audio in blocks
+    pulled later). Device/driver latency is excluded (it is the same for every client; anchors-clients §4.2).
+(b) Bursty arrival (anchors-clients §3.6 and §4.2: 100–240 ms chunks, 150–180 ms gaps). Models:
+    - ``paced+gaps``: the server generates at real-time speed (the harshest speed that can work at all) and
+      delivers each 100–240 ms chunk when it is ready, except that half of all deliveries stall for a 150–180 ms
+      gap after the previous one; chunks held up by a stall then arrive back to back.
+    - ``fast+gaps``: the same with generation at 1.5× real time (what the server usually manages).
+    - ``iid``: each message 100–240 ms of audio, each gap 150–180 ms, independent: on average barely faster than
+      real time (1.03×), a random walk that no fixed pre-buffer can cover on long turns; shown for honesty, and
+      to show the adaptive pre-buffer.
+    Measured: underruns (playback ran dry mid-turn), added latency (first chunk's arrival → first sample
+    handed to the device), per pre-buffer setting.
+
+Usage: ``.venv/bin/python tools/bench_audio.py [--turns N] [--seed S]``. Prints figures; exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import random
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tui.media.playback import PlaybackBuffer
+
+RATE = 24_000
+
+
+def tone(ms: float) -> bytes:
+    """Non-silent PCM (every sample non-zero) so heard audio can be counted exactly."""
+    frames = int(ms * RATE / 1000)
+    return b"\x10\x27" * frames  # 10000, constant: any non-zero sample is model audio
+
+
+def count_audio_frames(block: bytes) -> int:
+    return sum(1 for i in range(0, len(block), 2) if block[i] or block[i + 1])
+
+
+# ------------------------------------------------------------------------------------------- (a) interruption
+
+
+@dataclass
+class InterruptResult:
+    heard_after_ms: list[float]
+    pulled_after_ms: list[float]
+    late_dropped: int
+
+
+def bench_interrupt(trials: int, block_ms: float, rng: random.Random) -> InterruptResult:
+    block_frames = int(block_ms * RATE / 1000)
+    heard: list[float] = []
+    pulled_after: list[float] = []
+    late_dropped = 0
+    for _ in range(trials):
+        buf = PlaybackBuffer(rate=RATE, prebuffer_ms=120)
+        t = 0.0
+        # 2 s of audio in 200 ms chunks, arriving at 1.5x real time.
+        arrivals = [(i * 0.2 / 1.5, tone(200)) for i in range(10)]
+        interrupt_at = rng.uniform(0.3, 1.2)
+        # Late chunks of the interrupted generation keep arriving after the interruption.
+        late = [(interrupt_at + rng.uniform(0.0, 0.05) + k * 0.02, tone(200)) for k in range(3)]
+        # Loop-thread events in time order: chunk arrivals and the interruption (None marks it).
+        pending: list[tuple[float, bytes | None]] = sorted([*arrivals, *late, (interrupt_at, None)], key=lambda a: a[0])
+        interrupted = False
+        last_block_start = 0.0
+        last_block_audio = 0
+        heard_ms = 0.0
+        pulled_ms = 0.0
+        while t < 2.5:
+            while pending and pending[0][0] <= t:
+                at, pcm = pending.pop(0)
+                if pcm is None:
+                    # The rest of the block already handed to the device plays after the interruption.
+                    block_end = last_block_start + block_ms / 1000
+                    if last_block_audio and block_end > at:
+                        heard_ms += min(block_end - at, last_block_audio / RATE) * 1000
+                    buf.interrupt(0)
+                    interrupted = True
+                elif not buf.push(pcm, 0, at):
+                    late_dropped += 1
+            block = buf.pull(block_frames, t)
+            audio = count_audio_frames(block)
+            if interrupted:
+                heard_ms += audio * 1000 / RATE
+                pulled_ms += audio * 1000 / RATE
+            last_block_start, last_block_audio = t, audio
+            t += block_ms / 1000
+        heard.append(heard_ms)
+        pulled_after.append(pulled_ms)
+    return InterruptResult(heard, pulled_after, late_dropped)
+
+
+# ------------------------------------------------------------------------------------------- (b) bursty arrival
+
+
+def arrivals_paced_gaps(rng: random.Random, turn_s: float, speed: float) -> list[tuple[float, int]]:
+    """(arrival s, chunk ms) for one turn: ready at real time / speed; half the deliveries stall 150–180 ms."""
+    out: list[tuple[float, int]] = []
+    nominal = 0.0
+    prev = 0.0
+    while nominal < turn_s:
+        ms = rng.randint(100, 240)
+        ready = nominal / speed
+        at = max(ready, prev + rng.uniform(0.0, 0.01))
+        if out and rng.random() < 0.5:
+            at = max(ready, prev + rng.uniform(0.150, 0.180))
+        out.append((at, ms))
+        prev = at
+        nominal += ms / 1000
+    return out
+
+
+CAPTURES = Path("/work/shared/data/real-live-captures/pydantic-ai")
+"""The only real captures with per-frame timing (gemini-3.8-live); their audio was truncated upstream."""
+
+
+def captured_turns() -> list[list[float]]:
+    """Arrival offsets (s, from the first audio chunk) of every model turn in the timed real captures."""
+    turns: list[list[float]] = []
+    for path in sorted(CAPTURES.glob("*__*.jsonl")) if CAPTURES.is_dir() else []:
+        rows = [json.loads(line) for line in path.read_text().splitlines()[1:]]
+        current: list[float] = []
+        for row in rows:
+            frame = row.get("frame") or {}
+            sc = frame.get("serverContent") or {}
+            parts = (sc.get("modelTurn") or {}).get("parts") or []
+            if row.get("dir") == "s2c" and row.get("t") is not None and any("inlineData" in p for p in parts):
+                current.append(float(row["t"]))
+            if sc.get("generationComplete") or sc.get("turnComplete"):
+                if len(current) > 1:
+                    turns.append([t - current[0] for t in current])
+                current = []
+    return turns
+
+
+def arrivals_captured(rng: random.Random, timings: list[list[float]]) -> list[tuple[float, int]]:
+    """A real turn's arrival times; chunk sizes drawn from 100–240 ms (the captures kept only 32 bytes of each)."""
+    return [(at, rng.randint(100, 240)) for at in rng.choice(timings)]
+
+
+def arrivals_iid(rng: random.Random, turn_s: float) -> list[tuple[float, int]]:
+    out: list[tuple[float, int]] = []
+    at = 0.0
+    total = 0.0
+    while total < turn_s:
+        ms = rng.randint(100, 240)
+        out.append((at, ms))
+        total += ms / 1000
+        at += rng.uniform(0.150, 0.180)
+    return out
+
+
+@dataclass
+class BurstResult:
+    turns: int
+    underruns: int
+    turns_with_underrun: int
+    latency_ms: list[float]
+    final_prebuffer_ms: float
+
+
+def bench_bursty(
+    model: str, prebuffer_ms: float, turns: int, block_ms: float, seed: int, *, adaptive: bool
+) -> BurstResult:
+    rng = random.Random(seed)
+    block = block_ms / 1000
+    block_frames = int(block_ms * RATE / 1000)
+    buf = PlaybackBuffer(
+        rate=RATE,
+        prebuffer_ms=prebuffer_ms,
+        max_prebuffer_ms=300 if adaptive else prebuffer_ms,
+        adapt_step_ms=40 if adaptive else 0,
+    )
+    latencies: list[float] = []
+    turns_bad = 0
+    t0 = 0.0
+    for gen in range(turns):
+        turn_s = rng.uniform(2.0, 10.0)
+        if model == "captured":
+            arr = arrivals_captured(rng, captured_turns())
+        elif model == "iid":
+            arr = arrivals_iid(rng, turn_s)
+        else:
+            arr = arrivals_paced_gaps(rng, turn_s, 1.0 if model == "paced+gaps" else 1.5)
+        # Device clock: blocks on a fixed grid; the turn starts at an arbitrary phase of it.
+        start = t0 + rng.uniform(0, block)
+        events = [(start + at, 0, ms) for at, ms in arr]
+        last_arrival = events[-1][0]
+        heapq.heapify(events)
+        before = buf.underruns
+        first_arrival = events[0][0]
+        first_sample_at: float | None = None
+        t = (int(t0 / block) + 1) * block
+        ended = False
+        while True:
+            while events and events[0][0] <= t:
+                at, _, ms = heapq.heappop(events)
+                buf.push(tone(ms), gen, at)
+            if not events and not ended and t >= last_arrival:
+                buf.mark_end(gen)  # generationComplete rides right behind the last chunk
+                ended = True
+            out = buf.pull(block_frames, t)
+            if first_sample_at is None and any(out):
+                first_sample_at = t
+            t += block
+            if ended and buf.buffered_ms() == 0 and not buf.playing:
+                break
+        assert first_sample_at is not None
+        latencies.append((first_sample_at - first_arrival) * 1000)
+        if buf.underruns > before:
+            turns_bad += 1
+        t0 = t + rng.uniform(0.5, 2.0)  # the user speaks between turns
+    return BurstResult(turns, buf.underruns, turns_bad, latencies, buf.prebuffer_ms)
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * (len(s) - 1) + 0.5))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--turns", type=int, default=300, help="turns per bursty scenario (2-10 s each)")
+    p.add_argument("--trials", type=int, default=500, help="interruption trials")
+    p.add_argument("--seed", type=int, default=1)
+    args = p.parse_args(argv)
+
+    print("(a) audio reaching the device after `interrupted` (fake device clock; device latency excluded)")
+    columns = f"{'block':>6}  {'max ms':>7}  {'mean ms':>7}  {'p99 ms':>7}  {'pulled after ms (max)':>21}"
+    print(f"    {columns}  late chunks dropped")
+    for block_ms in (5.0, 10.0, 20.0, 40.0):
+        r = bench_interrupt(args.trials, block_ms, random.Random(args.seed))
+        print(
+            f"    {block_ms:>4.0f}ms  {max(r.heard_after_ms):7.2f}  {statistics.fmean(r.heard_after_ms):7.2f}  "
+            f"{pct(r.heard_after_ms, 0.99):7.2f}  {max(r.pulled_after_ms):21.2f}  {r.late_dropped}"
+        )
+    print("    target: <= 12 ms at the Speaker's default 10 ms block")
+    print()
+    print(f"(b) bursty arrival, {args.turns} turns of 2-10 s per row, 10 ms device blocks")
+    header = f"    {'model':<11} {'prebuffer':>9} {'mode':<8} {'underruns':>9} {'turns hit':>9} "
+    header += f"{'lat p50':>8} {'lat max':>8} {'end prebuf':>10}"
+    print(header)
+    timed = captured_turns()
+    models = (["captured"] if timed else []) + ["fast+gaps", "paced+gaps", "iid"]
+    if timed:
+        spans = ", ".join(f"{len(t)} chunks in {t[-1] * 1000:.0f} ms" for t in timed)
+        print(f"    captured = the {len(timed)} timed real gemini-3.8 turns: {spans}")
+    else:
+        print(f"    (no timed captures at {CAPTURES}: the 'captured' rows are skipped)")
+    for model in models:
+        settings = ((0.0, False), (60.0, False), (100.0, False), (120.0, False), (140.0, False), (120.0, True))
+        for prebuffer, adaptive in settings:
+            r = bench_bursty(model, prebuffer, args.turns, 10.0, args.seed, adaptive=adaptive)
+            print(
+                f"    {model:<11} {prebuffer:>7.0f}ms {'adaptive' if adaptive else 'fixed':<8} {r.underruns:>9} "
+                f"{r.turns_with_underrun:>9} {pct(r.latency_ms, 0.5):>6.1f}ms {max(r.latency_ms):>6.1f}ms "
+                f"{r.final_prebuffer_ms:>8.0f}ms"
+            )
+    print("    target: 0 underruns with <= 150 ms added latency (Speaker default: 120 ms, adaptive up to 300 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
