@@ -128,6 +128,8 @@ class ConnectionSettings(_Section):
     """Keepalive pong deadline: loose, since the real server's pongs take 8–30 s (sip-to-ai PR #14)."""
     max_reconnects: int = 5
     """Reconnect attempts per drop before giving up (the counter resets once a connection is stable)."""
+    stable_after_s: float = 30.0
+    """A connection that stayed up this long resets the reconnect attempt counter."""
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 8.0
     go_away_margin_s: float = 5.0
