@@ -1,0 +1,194 @@
+"""The live screen: composes the panes, routes session events to them and polls the fast values at display rate.
+
+Attributes down: the screen sets values on its panes; panes never reach into each other. Events arrive from the
+app's session worker on the same event loop (a direct call, not a message per event: model audio alone is 25+
+events a second and most change nothing visible).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Input
+
+from tui.app.ports import MediaPort
+from tui.app.widgets.frame_preview import FramePreview
+from tui.app.widgets.level_meter import LevelMeter, MeterReading
+from tui.app.widgets.protocol_log import ProtocolLog
+from tui.app.widgets.status_bar import DemoBanner, StatusBar
+from tui.app.widgets.tool_calls import ToolCallsPane
+from tui.app.widgets.transcript import Transcript
+from tui.live import events as ev
+
+PANES: tuple[str, ...] = ("transcript", "tool-calls", "protocol-log")
+"""Pane ids in the order ``switch-pane`` cycles through them."""
+
+
+class LiveScreen(Screen[None]):
+    """The main screen of ``gemini-live``."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float],
+        max_turns: int = 500,
+        log_max: int = 2000,
+        meter_hz: float = 15.0,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name=name)
+        self._clock = clock
+        self._t0 = clock()
+        self._max_turns = max_turns
+        self._log_max = log_max
+        self.meter_hz = meter_hz
+        """How often the meters are polled."""
+        self.media: MediaPort | None = None
+        """Set by the app once media is up; polled for levels."""
+        self.go_away_deadline: float | None = None
+        self.recording_size: Callable[[], int | None] = lambda: None
+        """Returns the recording's size while one is written."""
+        self.demo = False
+
+    def session_time(self) -> float:
+        """Seconds since the screen (the session) started."""
+        return self._clock() - self._t0
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status-bar")
+        yield DemoBanner(id="demo-banner", classes="-hidden")
+        with Horizontal(id="body"):
+            with ContentSwitcher(initial="transcript", id="panes"):
+                yield Transcript(clock=self.session_time, max_turns=self._max_turns, id="transcript")
+                yield ToolCallsPane(id="tool-calls")
+                yield ProtocolLog(clock=self.session_time, max_entries=self._log_max, id="protocol-log")
+            with Vertical(id="sidebar"):
+                yield LevelMeter("mic", id="mic-meter")
+                yield LevelMeter("model", id="model-meter")
+                yield FramePreview(clock=self.session_time, id="frame-preview")
+        yield Input(placeholder="Type a message and press Enter", id="prompt")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#protocol-log", ProtocolLog).border_title = "protocol · all"
+        self.query_one("#tool-calls", ToolCallsPane).border_title = "tool calls"
+        self.set_interval(1.0 / max(1.0, self.meter_hz), self.poll_levels, name="meters")
+        self.set_interval(1.0, self.poll_status, name="status")
+        self.query_one("#prompt", Input).focus()
+
+    # ------------------------------------------------------------------ panes
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.query_one("#transcript", Transcript)
+
+    @property
+    def tool_calls(self) -> ToolCallsPane:
+        return self.query_one("#tool-calls", ToolCallsPane)
+
+    @property
+    def protocol_log(self) -> ProtocolLog:
+        return self.query_one("#protocol-log", ProtocolLog)
+
+    @property
+    def status_bar(self) -> StatusBar:
+        return self.query_one("#status-bar", StatusBar)
+
+    @property
+    def frame_preview(self) -> FramePreview:
+        return self.query_one("#frame-preview", FramePreview)
+
+    def set_demo(self, demo: bool) -> None:
+        """Show or hide the offline-demo banner."""
+        self.demo = demo
+        self.query_one("#demo-banner").set_class(not demo, "-hidden")
+
+    def show_pane(self, pane: str) -> None:
+        self.query_one("#panes", ContentSwitcher).current = pane
+
+    def next_pane(self) -> str:
+        current = self.query_one("#panes", ContentSwitcher).current or PANES[0]
+        pane = PANES[(PANES.index(current) + 1) % len(PANES)]
+        self.show_pane(pane)
+        return pane
+
+    # ------------------------------------------------------------------ events
+
+    def show_event(self, event: ev.SessionEvent) -> None:
+        """Route one session event to the panes that show it."""
+        self.transcript.apply(event)
+        status = self.status_bar
+        match event:
+            case ev.ToolCall() | ev.ToolStatusChanged() | ev.ToolCallCancelled():
+                self.tool_calls.apply(event)
+            case ev.FrameSent():
+                self.frame_preview.add_frame(event)
+            case ev.Interrupted(generation=g) | ev.TurnComplete(generation=g):
+                self._update_played(g)
+            case ev.Usage():
+                status.update_info(tokens=self.transcript.state.usage_totals.total_tokens or event.total_tokens)
+            case ev.Connecting(attempt=attempt, resuming=resuming):
+                status.update_info(state="resuming" if resuming else "connecting", attempt=attempt, detail="")
+            case ev.Connected(resumed=resumed, setup_ms=setup_ms):
+                self.go_away_deadline = None
+                status.update_info(
+                    state="connected", go_away_left_s=None, detail=f"resumed in {setup_ms:.0f} ms" if resumed else ""
+                )
+            case ev.GoAway(time_left_s=left):
+                self.go_away_deadline = self._clock() + left
+                status.update_info(go_away_left_s=left)
+            case ev.ResumptionUpdate(resumable=resumable, handle=handle):
+                status.update_info(resumable=bool(resumable and handle))
+            case ev.Disconnected(code=code, will_retry=will_retry):
+                status.update_info(
+                    state="reconnecting" if will_retry else "disconnected",
+                    detail=f"closed {code}" if code is not None else "connection lost",
+                )
+            case ev.Reconnecting(attempt=attempt, delay_s=delay, cause=cause):
+                status.update_info(
+                    state="reconnecting",
+                    attempt=attempt,
+                    detail=f"{'goAway' if cause == 'go_away' else 'drop'}, retry in {delay:.1f} s",
+                )
+            case ev.Fatal(code=code):
+                status.update_info(state="failed", detail=f"code {code}" if code is not None else "")
+            case ev.SessionClosed():
+                status.update_info(state="disconnected", detail="closed")
+            case _:
+                pass
+        if isinstance(event, ev.TurnComplete | ev.Interrupted):
+            latency = self.transcript.last_latency_ms
+            if latency is not None:
+                status.update_info(latency_ms=latency)
+
+    def _update_played(self, generation: int) -> None:
+        if self.media is None:
+            return
+        played = self.media.played_ms(generation)
+        if played is not None:
+            self.transcript.set_played(generation, played)
+
+    # ------------------------------------------------------------------ polling (fast values are pulled)
+
+    def poll_levels(self) -> None:
+        now = self._clock()
+        if self.media is None:
+            mic = model = MeterReading(level_db=None, available=False)
+        else:
+            mic, model = self.media.readings(now)
+        self.query_one("#mic-meter", LevelMeter).show(mic, now)
+        self.query_one("#model-meter", LevelMeter).show(model, now)
+
+    def poll_status(self) -> None:
+        # Playback runs behind generation: what was heard of the latest turns settles after turnComplete.
+        for turn in self.transcript.state.turns[-3:]:
+            generation = getattr(turn, "generation", None)
+            if generation is not None:
+                self._update_played(generation)
+        changes: dict[str, object] = {"elapsed_s": self.session_time(), "recording_bytes": self.recording_size()}
+        if self.go_away_deadline is not None:
+            changes["go_away_left_s"] = max(0.0, self.go_away_deadline - self._clock())
+        self.status_bar.update_info(**changes)

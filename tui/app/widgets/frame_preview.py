@@ -1,0 +1,154 @@
+"""Frame preview: the exact JPEGs sent, the latest one large and a strip of recent ones, with fps, size and tokens."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.text import Text
+from textual.strip import Strip
+from textual.widget import Widget
+
+from tui.app.thumbnail import cells_to_strips, half_block_cells, tokens_per_frame
+from tui.live.events import FrameSent
+
+STRIP_FRAMES = 4
+"""How many recent frames the strip keeps."""
+STRIP_CELLS = (6, 2)
+"""Columns × rows of one strip thumbnail."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    frame: FrameSent
+    at: float
+    small: tuple[Strip, ...]
+
+
+class FramePreview(Widget):
+    """Shows what the model was sent. Feed it :class:`FrameSent` events with :meth:`add_frame`."""
+
+    COMPONENT_CLASSES = {"frame-preview--info", "frame-preview--empty"}
+
+    DEFAULT_CSS = """
+    FramePreview { height: 10; }
+    FramePreview > .frame-preview--info { color: $text-muted; }
+    FramePreview > .frame-preview--empty { color: $text-muted; text-style: italic; }
+    """
+
+    def __init__(self, *, clock: Callable[[], float], id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._clock = clock
+        self._recent: deque[_Shown] = deque(maxlen=STRIP_FRAMES)
+        self._times: deque[float] = deque(maxlen=6)
+        self._large: list[Strip] = []
+        self._large_for: tuple[int, int, int] | None = None
+        self.frames_shown = 0
+        """Frames received so far."""
+        self.error: str | None = None
+        """The last frame that could not be decoded (shown instead of the picture)."""
+
+    # ------------------------------------------------------------------ figures
+
+    @property
+    def latest(self) -> FrameSent | None:
+        return self._recent[-1].frame if self._recent else None
+
+    @property
+    def fps(self) -> float:
+        """Frames per second over the last few frames."""
+        if len(self._times) < 2:
+            return 0.0
+        span = self._times[-1] - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else 0.0
+
+    def info_line(self) -> str:
+        frame = self.latest
+        if frame is None:
+            return "no video sent"
+        tokens = tokens_per_frame(frame.width, frame.height)
+        fps = self.fps
+        rate = f" · {tokens * fps:.0f} tok/s" if fps else ""
+        return (
+            f"{frame.source} {fps:.1f} fps · {frame.width}×{frame.height} · {len(frame.jpeg) / 1000:.0f} KB · "
+            f"~{tokens} tok/frame{rate}"
+        )
+
+    # ------------------------------------------------------------------ feeding
+
+    def add_frame(self, frame: FrameSent) -> None:
+        """Show a frame that was just sent."""
+        now = self._clock()
+        try:
+            small = tuple(cells_to_strips(half_block_cells(frame.jpeg, *STRIP_CELLS)))
+            self.error = None
+        except ValueError as exc:
+            small = ()
+            self.error = str(exc)
+        self._recent.append(_Shown(frame, now, small))
+        self._times.append(now)
+        self.frames_shown += 1
+        self._large_for = None
+        self.refresh()
+
+    def clear(self) -> None:
+        self._recent.clear()
+        self._times.clear()
+        self._large = []
+        self._large_for = None
+        self.refresh()
+
+    # ------------------------------------------------------------------ drawing
+
+    def _layout(self) -> tuple[int, int, bool]:
+        width, height = self.size.width, self.size.height
+        show_strip = height >= 8 and len(self._recent) > 1
+        rows = max(1, height - 1 - (STRIP_CELLS[1] if show_strip else 0))
+        return width, rows, show_strip
+
+    def _large_strips(self, width: int, rows: int) -> list[Strip]:
+        key = (self.frames_shown, width, rows)
+        if self._large_for != key:
+            self._large_for = key
+            self._large = []
+            if self._recent and self.error is None:
+                try:
+                    self._large = cells_to_strips(half_block_cells(self._recent[-1].frame.jpeg, width, rows))
+                except ValueError as exc:
+                    self.error = str(exc)
+        return self._large
+
+    def render_line(self, y: int) -> Strip:
+        width, rows, show_strip = self._layout()
+        base = self.rich_style
+        blank = Strip([Segment(" " * width, base)], width)
+        if not self._recent:
+            if y == 0:
+                text = Text("no video · camera / screen off", self.get_component_rich_style("frame-preview--empty"))
+                return Strip(list(text.render(self.app.console)), text.cell_len).crop_extend(0, width, base)
+            return blank
+        if y < rows:
+            if self.error is not None:
+                if y == 0:
+                    return Strip([Segment(f"✗ {self.error}"[:width], base)]).crop_extend(0, width, base)
+                return blank
+            large = self._large_strips(width, rows)
+            return large[y].crop_extend(0, width, base) if y < len(large) else blank
+        if y == rows:
+            text = Text(self.info_line(), self.get_component_rich_style("frame-preview--info"), no_wrap=True)
+            text.truncate(width, overflow="ellipsis")
+            return Strip(list(text.render(self.app.console)), text.cell_len).crop_extend(0, width, base)
+        if show_strip:
+            j = y - rows - 1
+            segments: list[Segment] = []
+            used = 0
+            for shown in list(self._recent)[:-1]:
+                if used + STRIP_CELLS[0] + 1 > width or j >= len(shown.small):
+                    break
+                segments.extend(shown.small[j])
+                segments.append(Segment(" ", base))
+                used += STRIP_CELLS[0] + 1
+            return Strip(segments, used).crop_extend(0, width, base)
+        return blank

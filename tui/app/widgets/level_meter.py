@@ -1,0 +1,163 @@
+"""A two-line audio level meter: true dBFS level with a held peak, speaking, muted and underrun state.
+
+The meter is pulled, never pushed: the screen's poll timer calls :meth:`LevelMeter.show` at display rate with the
+values the media bridge exposes. The meter repaints only when what it would draw changes (levels are quantised to
+the bar's resolution), so a steady level costs nothing over SSH.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widget import Widget
+
+FLOOR_DB = -60.0
+"""The bottom of the bar; anything quieter draws as silence."""
+PEAK_HOLD_S = 1.0
+"""How long a peak marker stays put before it starts to fall."""
+PEAK_FALL_DB_PER_S = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReading:
+    """What one meter shows at one instant."""
+
+    level_db: float | None
+    """RMS level in dBFS (None: no device / no signal source)."""
+    peak_db: float | None = None
+    """Peak of the latest block in dBFS."""
+    speaking: bool = False
+    muted: bool = False
+    underruns: int | None = None
+    """Speaker underruns so far (None for the mic)."""
+    available: bool = True
+    """False when there is no audio device: the meter says so instead of drawing a bar."""
+
+
+class LevelMeter(Widget):
+    """``mic`` or ``model`` level: a bar from -60 to 0 dBFS with a peak-hold marker, and a state line."""
+
+    COMPONENT_CLASSES = {
+        "level-meter--low",
+        "level-meter--mid",
+        "level-meter--hot",
+        "level-meter--empty",
+        "level-meter--peak",
+        "level-meter--label",
+        "level-meter--speaking",
+        "level-meter--muted",
+        "level-meter--dim",
+    }
+
+    DEFAULT_CSS = """
+    LevelMeter { height: 2; }
+    LevelMeter > .level-meter--low { color: $success; }
+    LevelMeter > .level-meter--mid { color: $warning; }
+    LevelMeter > .level-meter--hot { color: $error; }
+    LevelMeter > .level-meter--empty { color: $text-muted; }
+    LevelMeter > .level-meter--peak { color: $text; text-style: bold; }
+    LevelMeter > .level-meter--label { text-style: bold; }
+    LevelMeter > .level-meter--speaking { color: $success; text-style: bold; }
+    LevelMeter > .level-meter--muted { color: $error; text-style: bold; }
+    LevelMeter > .level-meter--dim { color: $text-muted; }
+    """
+
+    def __init__(self, label: str, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.label = label
+        self.reading = MeterReading(level_db=None, available=True)
+        """The last reading shown."""
+        self.held_peak_db: float = FLOOR_DB
+        """The peak-hold marker position (dBFS)."""
+        self._held_at = 0.0
+        self._last_now = 0.0
+        self._drawn_key: tuple[object, ...] | None = None
+
+    def show(self, reading: MeterReading, now: float) -> None:
+        """Take a new reading at time ``now`` (seconds); repaint only if the drawing would change."""
+        peak = reading.peak_db if reading.peak_db is not None else reading.level_db
+        if peak is not None and peak >= self.held_peak_db:
+            self.held_peak_db = max(FLOOR_DB, min(0.0, peak))
+            self._held_at = now
+        elif now - self._held_at > PEAK_HOLD_S:
+            dt = now - max(self._last_now, self._held_at + PEAK_HOLD_S)
+            self.held_peak_db = max(FLOOR_DB, self.held_peak_db - PEAK_FALL_DB_PER_S * max(0.0, dt))
+        self._last_now = now
+        self.reading = reading
+        key = self._draw_key()
+        if key != self._drawn_key:
+            self._drawn_key = key
+            self.refresh()
+
+    def _bar_width(self) -> int:
+        return max(4, self.size.width - 7)
+
+    def _cells(self, db: float | None, width: int) -> int:
+        if db is None or math.isnan(db):
+            return 0
+        frac = (max(FLOOR_DB, min(0.0, db)) - FLOOR_DB) / -FLOOR_DB
+        return round(frac * width)
+
+    def _draw_key(self) -> tuple[object, ...]:
+        r = self.reading
+        width = self._bar_width()
+        level = None if r.level_db is None else round(max(FLOOR_DB, r.level_db))
+        return (
+            r.available,
+            r.muted,
+            r.speaking,
+            r.underruns,
+            level,
+            self._cells(r.level_db, width),
+            self._cells(self.held_peak_db, width),
+            width,
+        )
+
+    def render(self) -> Text:
+        r = self.reading
+        style = self.get_component_rich_style
+        top = Text(no_wrap=True, overflow="ellipsis")
+        top.append(f"{self.label:<6}", style("level-meter--label"))
+        if not r.available:
+            top.append(" no device", style("level-meter--muted"))
+            bottom = Text("  text-only", style("level-meter--dim"))
+            return Text("\n").join([top, bottom])
+        if r.muted:
+            top.append(" ✕ MUTED", style("level-meter--muted"))
+        elif r.speaking:
+            top.append(" ● speaking", style("level-meter--speaking"))
+        else:
+            top.append(" ○ quiet", style("level-meter--dim"))
+        if r.underruns is not None:
+            top.append(f"  ur {r.underruns}", style("level-meter--hot" if r.underruns else "level-meter--dim"))
+
+        width = self._bar_width()
+        filled = self._cells(r.level_db, width)
+        peak_at = self._cells(self.held_peak_db, width) - 1
+        # Build runs of one style, so the terminal gets one style change per colour band, not one per cell.
+        cells: list[tuple[str, str]] = []
+        for i in range(width):
+            if i == peak_at and i >= filled:
+                cells.append(("│", "level-meter--peak"))
+            elif i < filled:
+                frac = (i + 1) / width
+                part = "level-meter--low" if frac < 0.7 else "level-meter--mid" if frac < 0.9 else "level-meter--hot"
+                cells.append(("█", part))
+            else:
+                cells.append(("·", "level-meter--empty"))
+        bar = Text(no_wrap=True)
+        run_chars: list[str] = []
+        run_style = ""
+        for ch, part in cells:
+            if part != run_style and run_chars:
+                bar.append("".join(run_chars), style(run_style))
+                run_chars = []
+            run_style = part
+            run_chars.append(ch)
+        if run_chars:
+            bar.append("".join(run_chars), style(run_style))
+        level = "  -∞" if r.level_db is None or r.level_db <= FLOOR_DB else f"{max(FLOOR_DB, r.level_db):4.0f}"
+        bar.append(f" {level}dB", style("level-meter--dim"))
+        return Text("\n").join([top, bar])
