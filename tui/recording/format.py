@@ -1,0 +1,461 @@
+"""The recording format: a stream of msgpack maps, one record each, written append-only.
+
+Invariants (the full description for other tools is ``recordings/README.md``):
+- A file is a plain concatenation of msgpack objects. Each is a map with a ``k`` (kind) key. The first is the
+  header. A record is only ever appended whole, so a file cut anywhere reads back to its last whole record.
+- Timestamps ``t`` are integer microseconds of ``time.monotonic`` since the recording started.
+- A websocket frame is stored parsed (``m``) with its base64 media payloads as raw msgpack ``bin`` and enough
+  encoding facts (``j`` JSON style, ``b`` base64 flavour, ``bin`` binary opcode) to re-create the exact wire
+  bytes; a frame that cannot be re-created exactly is stored verbatim (``raw``). Encoding is verified at write
+  time, so decoding always gives back the wire bytes that were seen (after redaction).
+- A ``bin`` identical to the payload of a recent ``in`` record is stored as a reference (msgpack ext type 1 holding
+  that record's index) so mic audio and camera frames are not stored twice.
+- Every record after the header is string-interned: the first time a string of 4..64 UTF-8 bytes appears (map
+  keys and values, in msgpack order) it is stored literally and numbered; later copies are ext type 2 holding the
+  number. Keys such as ``serverContent`` and values such as ``audio/pcm;rate=24000`` then cost 3-4 bytes.
+
+Pure functions, no I/O: the writer thread and the reader call them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, TypeAlias
+
+import msgpack
+
+FORMAT_NAME: Final = "gemini-live-recording"
+VERSION: Final = (1, 0)
+"""(major, minor). A reader refuses another major; older minors are migrated, newer minors read best-effort."""
+
+REF_EXT: Final = 1
+"""msgpack ext type: a reference to the payload of an earlier ``in`` record (data = msgpack uint record index)."""
+REF_WINDOW: Final = 1024
+"""A reference points at most this many records back, so readers need to keep only a bounded window of blobs."""
+
+STR_EXT: Final = 2
+"""msgpack ext type: a reference to an interned string (data = its number, 1 or 2 bytes big-endian)."""
+STR_MIN: Final = 4
+STR_MAX: Final = 64
+"""Strings of this many UTF-8 bytes (inclusive) are interned."""
+STR_TABLE_MAX: Final = 65536
+"""The table stops growing at this many strings (both sides apply the same rule, so they stay in step)."""
+
+Direction: TypeAlias = Literal["c2s", "s2c"]
+
+# JSON styles: how ``json.dumps`` must be called to re-create a frame's text exactly. The SDK sends style 0
+# (Python's default); servers differ, so a few common shapes are tried and anything else is stored verbatim.
+_JSON_STYLES: Final[tuple[dict[str, Any], ...]] = (
+    {},
+    {"separators": (",", ":")},
+    {"ensure_ascii": False},
+    {"separators": (",", ":"), "ensure_ascii": False},
+    {"indent": 2, "ensure_ascii": False},
+    {"indent": 2},
+)
+
+_B64_FLAVOURS: Final = ("u", "s", "un", "sn")
+"""u: URL-safe padded (the SDK), s: standard padded, un/sn: the same without ``=`` padding."""
+_MIN_BLOB_CHARS: Final = 4
+
+
+# --------------------------------------------------------------------------------------------------
+# Records
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """The first record: what made the file and how to replay it."""
+
+    version: tuple[int, int]
+    created: str
+    """Wall-clock creation time, ISO 8601 UTC."""
+    app: str
+    sdk: str
+    model: str
+    config: dict[str, Any]
+    """The client's settings (redacted), enough to start a client the same way."""
+    description: str = ""
+    redacted: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Any further header fields (tolerated, kept)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Open:
+    """A websocket connection opened: a new segment starts (a reconnect or resumption is segment 1, 2…)."""
+
+    t_us: int
+    seg: int
+    url: str
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One websocket frame. ``data`` is exactly what crossed the seam; ``msg`` is its JSON (None if not JSON)."""
+
+    t_us: int
+    direction: Direction
+    data: str | bytes
+    msg: Any
+    seg: int = 0
+    """The segment (connection) it belongs to: the number of the last ``open`` before it."""
+    index: int = -1
+    """The record's position in the file (the header is 0)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """The connection of the current segment closed (``code`` None when no close frame was seen)."""
+
+    t_us: int
+    seg: int
+    code: int | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """A local input the client acted on (``FrameTap.on_input`` kinds: text, audio, frame, activity, action)."""
+
+    t_us: int
+    kind: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """The recorder dropped records (the disk could not keep up, or writing failed): the file is incomplete here."""
+
+    t_us: int
+    dropped: int
+    dropped_bytes: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """Written by a clean close. A file without it was cut short (crash, kill, power loss)."""
+
+    t_us: int
+    records: int
+    wire_bytes: int
+
+
+Record: TypeAlias = Open | Frame | Close | Input | Gap | End
+
+
+# --------------------------------------------------------------------------------------------------
+# Base64 payloads
+# --------------------------------------------------------------------------------------------------
+
+
+def _b64_candidates(s: str) -> tuple[str, ...]:
+    """Flavours that could have produced ``s`` (empty when ``s`` is not canonical base64 of any)."""
+    if len(s) < _MIN_BLOB_CHARS:
+        return ()
+    url = "-" in s or "_" in s
+    std = "+" in s or "/" in s
+    if url and std:
+        return ()
+    padded = s.endswith("=")
+    unpadded = len(s) % 4 != 0
+    out: list[str] = []
+    for flav in _B64_FLAVOURS:
+        is_url = flav.startswith("u")
+        has_pad = not flav.endswith("n")
+        if (is_url and std) or (not is_url and url):
+            continue
+        if (has_pad and unpadded) or (not has_pad and padded):
+            continue
+        out.append(flav)
+    return tuple(out)
+
+
+def b64_encode(data: bytes, flavour: str) -> str:
+    """Encode ``data`` in one of the stored flavours (u, s, un, sn)."""
+    text = (base64.urlsafe_b64encode(data) if flavour.startswith("u") else base64.b64encode(data)).decode("ascii")
+    return text.rstrip("=") if flavour.endswith("n") else text
+
+
+def b64_flavour_of(s: str) -> str | None:
+    """The flavour that re-creates ``s`` exactly from its decoded bytes, or None if ``s`` is not such base64."""
+    for flav in _b64_candidates(s):
+        raw = _b64_decode(s)
+        if raw is not None and b64_encode(raw, flav) == s:
+            return flav
+    return None
+
+
+def json_style(obj: Any, text: str) -> dict[str, Any] | None:
+    """The ``json.dumps`` keyword arguments that re-create ``text`` from ``obj``, or None."""
+    i = _json_style_index(obj, text)
+    return None if i is None else dict(_JSON_STYLES[i])
+
+
+def _json_style_index(obj: Any, text: str) -> int | None:
+    return next((i for i, kw in enumerate(_JSON_STYLES) if json.dumps(obj, **kw) == text), None)
+
+
+def _b64_decode(s: str) -> bytes | None:
+    t = s.replace("-", "+").replace("_", "/")
+    t += "=" * (-len(t) % 4)
+    try:
+        return base64.b64decode(t, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Frame codec
+# --------------------------------------------------------------------------------------------------
+
+
+class Ref:
+    """A stored reference to the payload of input record ``index`` (resolved by the reader)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"Ref({self.index})"
+
+
+class StrRef:
+    """A stored reference to interned string ``index`` (resolved by :meth:`StringTable.resolve`)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __hash__(self) -> int:
+        return hash(("StrRef", self.index))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StrRef) and other.index == self.index
+
+    def __repr__(self) -> str:
+        return f"StrRef({self.index})"
+
+
+def ext_hook(code: int, data: bytes) -> Any:
+    """msgpack ext hook: type 1 is a :class:`Ref`, type 2 a :class:`StrRef`; others stay ``msgpack.ExtType``."""
+    if code == REF_EXT:
+        return Ref(int(msgpack.unpackb(data)))
+    if code == STR_EXT:
+        return StrRef(int.from_bytes(data, "big"))
+    return msgpack.ExtType(code, data)
+
+
+def _internable(s: str) -> bool:
+    return STR_MIN <= len(s) <= STR_MAX and STR_MIN <= len(s.encode("utf-8")) <= STR_MAX
+
+
+class StringTable:
+    """The per-file string table. The writer calls :meth:`intern` on each record before packing it; the reader
+    calls :meth:`resolve` on each unpacked record. Both walk maps key-then-value in order, so they number the
+    same strings the same way."""
+
+    def __init__(self) -> None:
+        self._index: dict[str, int] = {}
+        self._strings: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self._strings)
+
+    def _add(self, s: str) -> None:
+        if len(self._strings) < STR_TABLE_MAX and _internable(s):
+            self._index[s] = len(self._strings)
+            self._strings.append(s)
+
+    def intern(self, v: Any) -> Any:
+        """``v`` with repeated strings replaced by ext type 2 references (registering first sightings)."""
+        if isinstance(v, msgpack.ExtType):  # a namedtuple: must not be walked as a list
+            return v
+        if isinstance(v, str):
+            i = self._index.get(v)
+            if i is not None:
+                return msgpack.ExtType(STR_EXT, i.to_bytes(1 if i < 256 else 2, "big"))
+            self._add(v)
+            return v
+        if isinstance(v, dict):
+            out: dict[Any, Any] = {}
+            for k, x in v.items():
+                kk = self.intern(k)
+                out[kk] = self.intern(x)
+            return out
+        if isinstance(v, list | tuple):
+            return [self.intern(x) for x in v]
+        return v
+
+    def resolve(self, v: Any) -> Any:
+        """The inverse of :meth:`intern`, applied to an unpacked record."""
+        if isinstance(v, str):
+            if v not in self._index:
+                self._add(v)
+            return v
+        if isinstance(v, StrRef):
+            if v.index >= len(self._strings):
+                raise ValueError(f"reference to string {v.index}, which is not in the table")
+            return self._strings[v.index]
+        if isinstance(v, dict):
+            out: dict[Any, Any] = {}
+            for k, x in v.items():
+                kk = self.resolve(k)
+                out[kk] = self.resolve(x)
+            return out
+        if isinstance(v, list):
+            return [self.resolve(x) for x in v]
+        return v
+
+
+def _ref_ext(index: int) -> msgpack.ExtType:
+    return msgpack.ExtType(REF_EXT, msgpack.packb(index))
+
+
+def encode_frame(data: str | bytes, find_ref: Callable[[bytes], int | None] | None = None) -> dict[str, Any]:
+    """The stored fields of one frame: ``{"m": ..., "j"?, "b"?, "bin"?}`` or ``{"raw": data}``.
+
+    ``find_ref`` maps a payload to the index of an input record holding the same bytes (or None). The result is
+    checked by decoding it again; anything that would not come back byte-identical is stored verbatim instead.
+    """
+    is_bytes = isinstance(data, bytes)
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        obj = json.loads(text)
+    except (UnicodeDecodeError, ValueError):
+        return {"raw": data}
+    if not isinstance(obj, dict):
+        return {"raw": data}
+    style = _json_style_index(obj, text)
+    if style is None:
+        return {"raw": data}
+
+    # Pass 1: which "data" strings are base64, and which single flavour fits as many of them as possible.
+    allowed: set[str] = set(_B64_FLAVOURS)
+    found: list[str] = []
+
+    def scan(v: Any, key: str | None) -> None:
+        if isinstance(v, dict):
+            for k, x in v.items():
+                scan(x, k)
+        elif isinstance(v, list):
+            for x in v:
+                scan(x, key)
+        elif key == "data" and isinstance(v, str):
+            cands = _b64_candidates(v)
+            if cands and allowed.intersection(cands):
+                allowed.intersection_update(cands)
+                found.append(v)
+
+    scan(obj, None)
+    flavour = next((f for f in _B64_FLAVOURS if f in allowed), "u") if found else None
+
+    refs: dict[int, bytes] = {}
+
+    def swap(v: Any, key: str | None) -> Any:
+        if isinstance(v, dict):
+            return {k: swap(x, k) for k, x in v.items()}
+        if isinstance(v, list):
+            return [swap(x, key) for x in v]
+        if key == "data" and flavour is not None and isinstance(v, str) and flavour in _b64_candidates(v):
+            raw = _b64_decode(v)
+            if raw is not None and b64_encode(raw, flavour) == v:
+                idx = find_ref(raw) if find_ref is not None else None
+                if idx is None:
+                    return raw
+                refs[idx] = raw
+                return _ref_ext(idx)
+        return v
+
+    out: dict[str, Any] = {"m": swap(obj, None) if flavour is not None else obj}
+    if style:
+        out["j"] = style
+    if flavour is not None and flavour != "u":
+        out["b"] = flavour
+    if is_bytes:
+        out["bin"] = True
+    try:  # the safety net: never store a frame that would not come back exactly
+        again, _ = decode_frame(_as_read(out), lambda r: refs[r.index])
+    except (KeyError, ValueError, TypeError):
+        return {"raw": data}
+    return out if again == data else {"raw": data}
+
+
+def _as_read(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields as a reader would see them (ext references unpacked into :class:`Ref`)."""
+
+    def conv(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [conv(x) for x in v]
+        if isinstance(v, msgpack.ExtType) and v.code == REF_EXT:
+            return Ref(int(msgpack.unpackb(v.data)))
+        return v
+
+    out: dict[str, Any] = conv(fields)
+    return out
+
+
+def restore_message(m: Any, flavour: str, resolve: Callable[[Ref], bytes]) -> Any:
+    """The JSON value of a stored ``m``: bin payloads (and references) back to base64 strings."""
+    if isinstance(m, dict):
+        return {k: restore_message(v, flavour, resolve) for k, v in m.items()}
+    if isinstance(m, list):
+        return [restore_message(v, flavour, resolve) for v in m]
+    if isinstance(m, bytes):
+        return b64_encode(m, flavour)
+    if isinstance(m, Ref):
+        return b64_encode(resolve(m), flavour)
+    return m
+
+
+def decode_frame(fields: dict[str, Any], resolve: Callable[[Ref], bytes]) -> tuple[str | bytes, Any]:
+    """The exact wire data and parsed JSON of a stored frame (inverse of :func:`encode_frame`)."""
+    if "raw" in fields:
+        raw = fields["raw"]
+        try:
+            parsed = json.loads(raw)
+        except (UnicodeDecodeError, ValueError, TypeError):
+            parsed = None
+        return raw, parsed
+    style = int(fields.get("j", 0))
+    if not 0 <= style < len(_JSON_STYLES):
+        raise ValueError(f"unknown JSON style {style}")
+    msg = restore_message(fields["m"], str(fields.get("b", "u")), resolve)
+    text = json.dumps(msg, **_JSON_STYLES[style])
+    return (text.encode("utf-8") if fields.get("bin") else text), msg
+
+
+def wire_len(data: str | bytes) -> int:
+    """Bytes a frame took on the wire (its UTF-8 payload length)."""
+    return len(data) if isinstance(data, bytes) else len(data.encode("utf-8"))
+
+
+# --------------------------------------------------------------------------------------------------
+# Migrations between minor versions
+# --------------------------------------------------------------------------------------------------
+
+MIGRATIONS: dict[tuple[int, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+"""``(1, n)`` → a function rewriting one raw record map of minor ``n`` into minor ``n + 1``. Chained by the reader."""
+
+
+def migrate(raw: dict[str, Any], version: tuple[int, int], target: tuple[int, int] = VERSION) -> dict[str, Any]:
+    """Bring a raw record of an older minor version up to ``target`` (the current version)."""
+    major, minor = version
+    while (major, minor) < target:
+        step = MIGRATIONS.get((major, minor))
+        if step is not None:
+            raw = step(raw)
+        minor += 1
+    return raw

@@ -1,0 +1,478 @@
+"""Writing recordings: ``RecordWriter`` appends records to a file; ``Recorder`` is the live ``FrameTap``.
+
+Threading rules:
+- ``Recorder``'s tap methods run on the event loop and only enqueue (a deque under a lock: no I/O, no encoding).
+- One writer thread per recorder encodes, redacts and appends each record with a single ``os.write`` (so a crash
+  tears at most the record being written) and fsyncs about once a second and on close.
+- The queue is bounded in bytes and items. When the disk cannot keep up the recorder drops, never blocks the live
+  session: it counts what it dropped, writes a ``gap`` record where the loss happened, logs an error and calls
+  ``on_problem`` once per burst. A write error (disk full…) stops the recording the same loud way; the file stays
+  readable up to its last whole record.
+- ``on_problem`` is called from the event loop (drops) or from the writer thread (write errors): make it
+  thread-safe (e.g. ``loop.call_soon_threadsafe``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import msgpack
+
+from tui import __version__
+from tui.errors import RecordingError
+from tui.recording.format import (
+    FORMAT_NAME,
+    REF_WINDOW,
+    VERSION,
+    Direction,
+    Header,
+    StringTable,
+    encode_frame,
+    wire_len,
+)
+from tui.recording.redact import Redactor
+
+if TYPE_CHECKING:
+    from tui.config import Settings
+
+log = logging.getLogger(__name__)
+
+FILE_SUFFIX: Final = ".glrec"
+"""Extension of recordings written by the client."""
+
+_REF_BYTES_MAX: Final = 16 << 20
+"""Bytes of recent input payloads kept for de-duplication (mic chunks and frames sent right after)."""
+
+
+def sdk_version() -> str:
+    """The installed google-genai version (without importing the SDK)."""
+    try:
+        from importlib.metadata import version
+
+        return version("google-genai")
+    except Exception:
+        return "unknown"
+
+
+def _pack(obj: dict[str, Any]) -> bytes:
+    return msgpack.packb(obj, use_bin_type=True)  # type: ignore[no-any-return]
+
+
+class RecordWriter:
+    """Appends records to a new file (0600), redacting everything on the way in. Not thread-safe: one owner."""
+
+    def __init__(
+        self, path: Path, header: Header, redactor: Redactor | None = None, *, overwrite: bool = False
+    ) -> None:
+        self.path = Path(path)
+        self.redactor = redactor or Redactor(enabled=header.redacted)
+        self.records = 0
+        self.bytes_written = 0
+        self.wire_bytes = 0
+        self.last_t_us = 0
+        self._recent: OrderedDict[bytes, int] = OrderedDict()
+        self._recent_bytes = 0
+        self._strings: StringTable | None = None  # the header is written literally; interning starts after it
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+        flags |= os.O_TRUNC if overwrite else os.O_EXCL
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._fd: int | None = os.open(self.path, flags, 0o600)
+        except FileExistsError:
+            raise RecordingError("already exists; choose another file name", path=str(self.path)) from None
+        except OSError as exc:
+            raise RecordingError(f"cannot create recording: {exc.strerror or exc}", path=str(self.path)) from None
+        os.fchmod(self._fd, 0o600)  # even when it existed (overwrite) or the umask was odd
+        red = self.redactor
+        head: dict[str, Any] = {
+            "k": "header",
+            "format": FORMAT_NAME,
+            "version": list(header.version),
+            "created": header.created,
+            "app": header.app,
+            "sdk": header.sdk,
+            "model": red.text(header.model),
+            "config": red.value(header.config),
+            "description": red.text(header.description),
+            "redacted": red.enabled,
+        }
+        for key, value in header.extra.items():
+            head.setdefault(key, red.value(value))
+        self._write(head)
+        self._strings = StringTable()
+
+    # -- records ------------------------------------------------------------------------------------
+
+    def write_open(self, t_us: int, seg: int, url: str, headers: Mapping[str, str]) -> None:
+        red = self.redactor
+        self._write({"k": "open", "t": t_us, "seg": seg, "url": red.url(url), "headers": red.headers(headers)})
+
+    def write_frame(self, t_us: int, direction: Direction, data: str | bytes) -> None:
+        self.wire_bytes += wire_len(data)
+        fields = encode_frame(self.redactor.frame(data), self._find_ref)
+        self._write({"k": "c" if direction == "c2s" else "s", "t": t_us, **fields})
+
+    def write_close(self, t_us: int, seg: int, code: int | None, reason: str) -> None:
+        self._write({"k": "close", "t": t_us, "seg": seg, "code": code, "reason": self.redactor.text(reason)})
+
+    def write_input(self, t_us: int, kind: str, data: Mapping[str, Any]) -> None:
+        clean = self.redactor.value(dict(data))
+        index = self.records
+        self._write({"k": "in", "t": t_us, "kind": kind, "d": clean})
+        blob = next((v for v in clean.values() if isinstance(v, bytes) and len(v) >= 16), None)
+        if blob is not None:
+            self._remember(blob, index)
+
+    def write_gap(self, t_us: int, dropped: int, dropped_bytes: int, reason: str) -> None:
+        self._write({"k": "gap", "t": t_us, "n": dropped, "bytes": dropped_bytes, "why": reason})
+
+    def write_end(self, t_us: int) -> None:
+        t_us = max(t_us, self.last_t_us)  # timestamps never go backwards in a file
+        self._write({"k": "end", "t": t_us, "n": self.records + 1, "wire": self.wire_bytes})
+
+    # -- plumbing -----------------------------------------------------------------------------------
+
+    def fsync(self) -> None:
+        if self._fd is not None:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        """fsync and close (idempotent). ``write_end`` first for a clean end."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
+    def _write(self, record: dict[str, Any]) -> None:
+        if self._fd is None:
+            raise RecordingError("recording already closed", path=str(self.path))
+        blob = _pack(self._strings.intern(record) if self._strings is not None else record)
+        view = memoryview(blob)
+        while view:  # one record, one write (a loop only if the kernel takes part of it)
+            n = os.write(self._fd, view)
+            view = view[n:]
+        self.records += 1
+        self.bytes_written += len(blob)
+        t = record.get("t")
+        if isinstance(t, int):
+            self.last_t_us = t
+
+    def _find_ref(self, payload: bytes) -> int | None:
+        index = self._recent.get(payload)
+        if index is None or self.records - index > REF_WINDOW:
+            return None
+        return index
+
+    def _remember(self, blob: bytes, index: int) -> None:
+        old = self._recent.pop(blob, None)
+        if old is None:
+            self._recent_bytes += len(blob)
+        self._recent[blob] = index
+        while self._recent and (self._recent_bytes > _REF_BYTES_MAX or len(self._recent) > 512):
+            gone, _ = self._recent.popitem(last=False)
+            self._recent_bytes -= len(gone)
+
+
+def make_header(
+    *,
+    model: str,
+    config: Mapping[str, Any] | None = None,
+    description: str = "",
+    redacted: bool = True,
+    extra: Mapping[str, Any] | None = None,
+    created: str | None = None,
+) -> Header:
+    """A header for this app and SDK, created now."""
+    return Header(
+        version=VERSION,
+        created=created or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        app=f"gemini-live-tui {__version__}",
+        sdk=f"google-genai {sdk_version()}",
+        model=model,
+        config=dict(config or {}),
+        description=description,
+        redacted=redacted,
+        extra={"python": sys.version.split()[0], "clock": "monotonic", "time_unit": "us", **(extra or {})},
+    )
+
+
+def settings_config(settings: Settings) -> dict[str, Any]:
+    """The settings to store in a header: everything but the secrets (which are never written anywhere)."""
+    dumped = settings.model_dump(mode="json", exclude={"api_key", "ephemeral_token", "credentials_file"})
+    return dumped
+
+
+def default_path() -> Path:
+    """A fresh timestamped file in the recordings folder."""
+    from tui import paths
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = paths.recordings_dir() / f"session-{stamp}"
+    path = base.with_suffix(FILE_SUFFIX)
+    n = 1
+    while path.exists():
+        n += 1
+        path = Path(f"{base}-{n}{FILE_SUFFIX}")
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class RecorderStats:
+    """What a recorder did, for the status line and the report at exit."""
+
+    path: Path
+    records: int
+    bytes_written: int
+    wire_bytes: int
+    queued: int
+    dropped: int
+    dropped_bytes: int
+    error: str | None
+
+
+class Recorder:
+    """The live ``FrameTap`` that writes a recording. Start it before connecting; ``close()`` it at the end."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        model: str,
+        config: Mapping[str, Any] | None = None,
+        description: str = "",
+        secrets: tuple[str, ...] = (),
+        redact: bool = True,
+        on_problem: Callable[[str], None] | None = None,
+        max_queue_bytes: int = 64 << 20,
+        max_queue_items: int = 50_000,
+        fsync_interval_s: float = 1.0,
+        clock_ns: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
+        self._redactor = Redactor(secrets, enabled=redact)
+        self._writer = RecordWriter(
+            path, make_header(model=model, config=config, description=description, redacted=redact), self._redactor
+        )
+        self.path = self._writer.path
+        self._t0 = clock_ns()
+        self._on_problem = on_problem
+        self._max_bytes = max_queue_bytes
+        self._max_items = max_queue_items
+        self._fsync_interval = fsync_interval_s
+        self._cond = threading.Condition()
+        self._items: deque[tuple[Any, ...]] = deque()
+        self._queued_bytes = 0
+        self._closing = False
+        self._error: str | None = None
+        self._dropped = 0
+        self._dropped_bytes = 0
+        self._gap: list[int] | None = None  # [count, bytes, first t_us] of the current unreported burst
+        self._seg = -1
+        self._thread = threading.Thread(target=self._run, name=f"recorder:{self.path.name}", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def for_settings(
+        cls,
+        settings: Settings,
+        *,
+        path: Path | None = None,
+        description: str | None = None,
+        on_problem: Callable[[str], None] | None = None,
+    ) -> Recorder:
+        """A recorder configured from ``settings`` (path, redaction, description, secrets to scrub)."""
+        from tui.config import secret_values
+
+        rec = settings.recording
+        return cls(
+            path or rec.path or default_path(),
+            model=settings.session.model,
+            config=settings_config(settings),
+            description=rec.description if description is None else description,
+            secrets=secret_values(settings),
+            redact=rec.redact,
+            on_problem=on_problem,
+        )
+
+    # -- FrameTap (event loop: enqueue only) ----------------------------------------------------------
+
+    def on_open(self, t_ns: int, url: str, headers: dict[str, str]) -> None:
+        self._seg += 1
+        self._put(("open", self._us(t_ns), self._seg, url, dict(headers)), 256)
+
+    def on_send(self, t_ns: int, data: str | bytes) -> None:
+        self._put(("c2s", self._us(t_ns), data), len(data))
+
+    def on_recv(self, t_ns: int, data: bytes) -> None:
+        self._put(("s2c", self._us(t_ns), data), len(data))
+
+    def on_close(self, t_ns: int, code: int | None, reason: str) -> None:
+        self._put(("close", self._us(t_ns), max(self._seg, 0), code, reason), 64)
+
+    def on_input(self, t_ns: int, kind: str, data: dict[str, Any]) -> None:
+        size = sum(len(v) for v in data.values() if isinstance(v, bytes | str)) + 64
+        self._put(("in", self._us(t_ns), kind, dict(data)), size)
+
+    # -- control --------------------------------------------------------------------------------------
+
+    def stats(self) -> RecorderStats:
+        with self._cond:
+            return RecorderStats(
+                path=self.path,
+                records=self._writer.records,
+                bytes_written=self._writer.bytes_written,
+                wire_bytes=self._writer.wire_bytes,
+                queued=len(self._items),
+                dropped=self._dropped,
+                dropped_bytes=self._dropped_bytes,
+                error=self._error,
+            )
+
+    def close(self, timeout: float | None = None) -> RecorderStats:
+        """Write what is queued, an ``end`` record, fsync and close. Blocking: use ``aclose`` on a loop."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join(timeout)
+        return self.stats()
+
+    async def aclose(self) -> RecorderStats:
+        return await asyncio.to_thread(self.close)
+
+    @property
+    def closed(self) -> bool:
+        return self._closing
+
+    # -- internals ------------------------------------------------------------------------------------
+
+    def _us(self, t_ns: int) -> int:
+        return max(0, (t_ns - self._t0) // 1000)
+
+    def _put(self, item: tuple[Any, ...], size: int) -> None:
+        problem: str | None = None
+        with self._cond:
+            if self._closing:
+                return
+            full = self._queued_bytes + size > self._max_bytes or len(self._items) >= self._max_items
+            if full or self._error is not None:
+                self._dropped += 1
+                self._dropped_bytes += size
+                if self._gap is None:
+                    self._gap = [0, 0, item[1]]
+                    if self._error is None:
+                        problem = (
+                            f"recording {self.path.name}: the disk is not keeping up; dropping data "
+                            "(the file will show a gap here)"
+                        )
+                self._gap[0] += 1
+                self._gap[1] += size
+            else:
+                if self._gap is not None:
+                    count, nbytes, t_us = self._gap
+                    self._gap = None
+                    self._items.append(("gap", t_us, count, nbytes, "recorder queue full (disk too slow)"))
+                self._items.append(item)
+                self._queued_bytes += size
+                self._cond.notify()
+        if problem is not None:
+            log.error("%s", problem)
+            self._report(problem)
+
+    def _report(self, message: str) -> None:
+        if self._on_problem is not None:
+            try:
+                self._on_problem(message)
+            except Exception:
+                log.exception("recorder on_problem callback failed")
+
+    def _run(self) -> None:
+        w = self._writer
+        last_sync = time.monotonic()
+        dirty = False
+        while True:
+            with self._cond:
+                while not self._items and not self._closing:
+                    wait = self._fsync_interval - (time.monotonic() - last_sync) if dirty else None
+                    if wait is not None and wait <= 0:
+                        break
+                    self._cond.wait(wait)
+                batch = list(self._items)
+                self._items.clear()
+                self._queued_bytes = 0
+                closing = self._closing
+            try:
+                for item in batch:
+                    self._write_item(item)
+                    dirty = True
+                if dirty and (closing or time.monotonic() - last_sync >= self._fsync_interval):
+                    w.fsync()
+                    last_sync = time.monotonic()
+                    dirty = False
+                if closing:
+                    with self._cond:
+                        gap, self._gap = self._gap, None
+                    if gap is not None:
+                        w.write_gap(gap[2], gap[0], gap[1], "recorder queue full (disk too slow)")
+                    if self._error is None:
+                        w.write_end(self._us(time.monotonic_ns()))
+                    w.close()
+                    return
+            except OSError as exc:
+                dirty = False
+                self._fail(f"recording {self.path.name} stopped: {exc.strerror or exc}")
+                if closing:
+                    return
+            except Exception as exc:  # a bug must not kill the thread silently
+                dirty = False
+                log.exception("recorder writer failed")
+                self._fail(f"recording {self.path.name} stopped: internal error {exc!r}")
+                if closing:
+                    return
+
+    def _fail(self, message: str) -> None:
+        with self._cond:
+            already = self._error is not None
+            self._error = message
+            self._dropped += len(self._items)
+            self._items.clear()
+            self._queued_bytes = 0
+        if not already:
+            log.error("%s; the file holds everything written before this point", message)
+            self._report(message)
+        try:
+            self._writer.close()
+        except OSError:
+            pass
+
+    def _write_item(self, item: tuple[Any, ...]) -> None:
+        if self._writer.closed:
+            return
+        kind = item[0]
+        w = self._writer
+        if kind in ("c2s", "s2c"):
+            w.write_frame(item[1], kind, item[2])
+        elif kind == "open":
+            w.write_open(item[1], item[2], item[3], item[4])
+        elif kind == "close":
+            w.write_close(item[1], item[2], item[3], item[4])
+        elif kind == "in":
+            w.write_input(item[1], item[2], item[3])
+        elif kind == "gap":
+            w.write_gap(item[1], item[2], item[3], item[4])
