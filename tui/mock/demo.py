@@ -500,14 +500,14 @@ class _DemoSession:
         self.tool_waiters[call_id] = waiter
         turn.pending_calls.append(call_id)
         await self.conn.send({"toolCall": {"functionCalls": [{"id": call_id, "name": name, "args": args}]}})
+        # On cancellation (an interruption) the call stays pending so _interrupt can send toolCallCancellation.
         try:
-            return await asyncio.wait_for(waiter, TOOL_WAIT_S)
+            result = await asyncio.wait_for(waiter, TOOL_WAIT_S)
         except TimeoutError:
-            return None
-        finally:
-            self.tool_waiters.pop(call_id, None)
-            if call_id in turn.pending_calls:
-                turn.pending_calls.remove(call_id)
+            result = None
+        self.tool_waiters.pop(call_id, None)
+        turn.pending_calls.remove(call_id)
+        return result
 
     async def _stream(self, reply: str, turn: _Turn, low: str) -> None:
         conn = self.conn

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -429,16 +429,15 @@ def _validate_client_content(body: dict[str, Any], top: str) -> None:
         raise InvalidFrame(f"{top}.turnComplete must be a boolean", field="turnComplete")
 
 
-def _validate_tool_response(body: dict[str, Any], top: str, mode: Mode) -> None:
+def _validate_tool_response(body: dict[str, Any], top: str) -> None:
     _check_fields(body, TOOL_RESPONSE_FIELDS, top)
     responses = body.get("functionResponses", [])
     if not isinstance(responses, list):
         raise InvalidFrame(f"{top}.functionResponses must be a list", field="functionResponses")
     for i, resp in enumerate(responses):
-        obj = _require_object(resp, f"{top}.functionResponses[{i}]")
-        if mode != "vertex" and not obj.get("id"):
-            # The Gemini API matches responses to calls by id; the SDK refuses to send one without (§4.4).
-            raise InvalidFrame(f"{top}.functionResponses[{i}].id is required", field="id")
+        # No id check: google-genai insists on ids for the Gemini API, but the real server was sent id-less
+        # responses by the .NET SDK (real-live-captures/dotnet-genai/SendToolResponse*) and no rejection is recorded.
+        _require_object(resp, f"{top}.functionResponses[{i}]")
 
 
 def parse_client_frame(text: str | bytes, *, index: int, mode: Mode = "gemini") -> ClientMessage:
@@ -461,7 +460,7 @@ def parse_client_frame(text: str | bytes, *, index: int, mode: Mode = "gemini") 
     elif kind == "clientContent":
         _validate_client_content(body, kind)
     elif kind == "toolResponse":
-        _validate_tool_response(body, kind, mode)
+        _validate_tool_response(body, kind)
     return ClientMessage(kind=kind, data=body, raw=raw, index=index)
 
 
@@ -540,7 +539,8 @@ def parse_setup(text: str | bytes) -> SetupInfo:
 
 def route(raw_path: str) -> tuple[str, str, Mode] | None:
     """``(normalised_path, version, mode)`` for a Live path, or None. Collapses repeated ``/``."""
-    path = re.sub(r"/{2,}", "/", urlsplit(raw_path).path)
+    # Not urlsplit: it would read "//ws/..." (the SDK's own default base URL gives that, §2.1) as a host name.
+    path = re.sub(r"/{2,}", "/", raw_path.partition("?")[0])
     for pattern, mode in _ROUTES:
         match = pattern.search(path)
         if match:
@@ -552,7 +552,7 @@ def _key_from(request: Request) -> tuple[KeySource | None, str | None]:
     key = request.headers.get("x-goog-api-key")
     if key:
         return "header", key
-    query = parse_qs(urlsplit(request.path).query)
+    query = parse_qs(request.path.partition("?")[2])
     if query.get("key"):
         return "query", query["key"][0]
     auth = request.headers.get("authorization", "")
