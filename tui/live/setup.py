@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from google.genai import types
 
+from tui.errors import UserError
+
 if TYPE_CHECKING:
     from tui.config import Settings
     from tui.live.tools import ToolRegistry
@@ -44,6 +46,14 @@ def build_live_config(
         # way to put them in setup.generationConfig. The SDK merges it with the fields above and warns once.
         cfg["generation_config"] = types.GenerationConfig(stop_sequences=list(s.stop_sequences))
     if s.safety:
+        categories = {m.value for m in types.HarmCategory}
+        thresholds = {m.value for m in types.HarmBlockThreshold}
+        for x in s.safety:
+            # The SDK only warns on an unknown enum value and sends it anyway; the server would then close 1007.
+            if x.category not in categories:
+                raise UserError(f"unknown safety category {x.category!r} (known: {', '.join(sorted(categories))})")
+            if x.threshold not in thresholds:
+                raise UserError(f"unknown safety threshold {x.threshold!r} (known: {', '.join(sorted(thresholds))})")
         cfg["safety_settings"] = [
             types.SafetySetting(
                 category=types.HarmCategory(x.category), threshold=types.HarmBlockThreshold(x.threshold)
