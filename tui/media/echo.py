@@ -20,6 +20,9 @@ from tui.live.events import Notice
 MAX_WORDS = 2000
 """Recent output words kept, whatever the window."""
 
+LAST_INPUT_WORDS = 16
+"""Input words judged at each check."""
+
 _WORD = re.compile(r"[\w']+")
 
 ECHO_WARNING = (
@@ -71,7 +74,9 @@ class EchoDetector:
         return notice
 
     def _check(self, now: float) -> Notice | None:
-        user = _words(self._in_text)
+        # Only the latest words: the Gemini API does not always mark input transcripts finished, and an old
+        # utterance must not dilute (or carry) the verdict on what the mic hears now.
+        user = _words(self._in_text)[-LAST_INPUT_WORDS:]
         if len(user) < self.min_words:
             return None
         model = _words("".join(piece for _, piece in self._out_text))

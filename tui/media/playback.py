@@ -185,7 +185,7 @@ class PlaybackBuffer:
                 last_gen = self._segments[-1][0]
                 assert isinstance(first_gen, int) and isinstance(last_gen, int)
                 complete = last_gen <= self._ended_generation
-                if not complete and now - self._wait_since < self.prebuffer_ms / 1000.0:
+                if not complete and now - self._wait_since < self.prebuffer_ms / 1000.0 - 1e-9:
                     return bytes(want)
                 self._playing = True
                 turn = self._turn(first_gen)

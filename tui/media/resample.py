@@ -7,7 +7,7 @@ Invariants:
 - The output stays band-limited: the low-pass cut-off is 95 % of the lower Nyquist frequency, so downsampling
   does not fold high frequencies back into speech (a 10 kHz tone taken from 48 kHz to 16 kHz is attenuated by
   more than 40 dB); the DC gain of every phase is exactly 1.
-- Latency is ``half_taps`` input samples (16 at 48 kHz = 0.33 ms); ``flush()`` returns the tail.
+- Latency is 16 samples at the lower of the two rates (1 ms at 16 kHz); ``flush()`` returns the tail.
 - Not thread-safe: one instance belongs to one consumer (the event loop side, never a PortAudio callback).
 """
 
@@ -20,7 +20,10 @@ import numpy.typing as npt
 
 
 def _kernel_table(up: int, down: int, half_taps: int) -> npt.NDArray[np.float64]:
-    """``table[p, k]``: weight of input sample ``i + k - half_taps + 1`` for an output at ``i + p / up``."""
+    """``table[p, k]``: weight of input sample ``i + k - half_taps + 1`` for an output at ``i + p / up``.
+
+    ``half_taps`` is in input samples; callers widen it by the decimation factor so the filter keeps the same
+    sharpness relative to the output rate."""
     cutoff = 0.95 * min(1.0, up / down)  # relative to the input Nyquist frequency
     offsets = np.arange(-half_taps + 1, half_taps + 1, dtype=np.float64)  # k - half_taps + 1
     frac = np.arange(up, dtype=np.float64)[:, None] / up
@@ -46,6 +49,8 @@ class Resampler:
         self.rate_out = rate_out
         self.up = rate_out // g
         self.down = rate_in // g
+        # The kernel spans half_taps samples of the slower side, so decimation keeps a sharp low-pass.
+        half_taps = math.ceil(half_taps * max(1.0, self.down / self.up))
         self.half_taps = half_taps
         self.passthrough = rate_in == rate_out
         self._table = _kernel_table(self.up, self.down, half_taps) if not self.passthrough else None

@@ -1,0 +1,212 @@
+"""MediaBridge with the real Microphone/Speaker code over a fake sounddevice module (the device edge only)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.unit.test_media_fakes import FakeSoundDevice
+from tui.config import AudioSettings, VideoSettings
+from tui.live.events import GenerationComplete, InputTranscript, Interrupted, ModelAudio, Notice, OutputTranscript
+from tui.media import bridge as bridge_mod
+from tui.media.bridge import MediaBridge
+from tui.media.devices import AudioUnavailable
+
+
+class FakeSession:
+    def __init__(self) -> None:
+        self.audio: list[bytes] = []
+        self.frames: list[tuple[bytes, int, int, str]] = []
+        self.stream_ends = 0
+        self.actions: list[tuple[str, dict[str, Any]]] = []
+
+    async def send_audio(self, pcm16k: bytes) -> None:
+        self.audio.append(pcm16k)
+
+    async def send_frame(self, jpeg: bytes, *, width: int, height: int, source: str) -> None:
+        self.frames.append((jpeg, width, height, source))
+
+    async def audio_stream_end(self) -> None:
+        self.stream_ends += 1
+
+    def note_action(self, name: str, **data: Any) -> None:
+        self.actions.append((name, data))
+
+
+def tone48k(ms: int, amp: float = 8000.0) -> bytes:
+    t = np.arange(48 * ms) / 48000
+    return np.round(amp * np.sin(2 * np.pi * 440 * t)).astype("<i2").tobytes()
+
+
+async def settle(cond: Any, timeout: float = 2.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not cond():
+            await asyncio.sleep(0.005)
+
+
+async def test_mic_is_resampled_sent_muted_and_gated() -> None:
+    sd = FakeSoundDevice()  # the mic only does 48 kHz
+    notices: list[Notice] = []
+    b = MediaBridge(AudioSettings(mic_chunk_ms=40), VideoSettings(), sounddevice=sd, on_notice=notices.append)
+    session = FakeSession()
+    await b.start(session)
+    try:
+        mic = sd.stream("input")
+        assert (mic.samplerate, mic.blocksize) == (48000, 1920)  # 40 ms at the device rate
+        for _ in range(5):
+            mic.feed_input(tone48k(40))
+        await settle(lambda: b.chunks_sent == 5)
+        sent = b"".join(session.audio)
+        assert abs(len(sent) // 2 - 5 * 640) <= 32  # 200 ms at 16 kHz, less the resampler's 1 ms of lookahead
+        levels = b.levels()
+        assert levels.mic.available and levels.mic.level_dbfs == pytest.approx(-15.25, abs=0.1)  # 8000/32768 sine
+
+        b.set_muted(True)
+        mic.feed_input(tone48k(40))
+        await asyncio.sleep(0.05)
+        assert b.chunks_sent == 5 and session.actions[-1] == ("mute", {})
+        b.set_muted(False)
+
+        # Half-duplex: while the model's audio plays, the mic is withheld.
+        b.set_half_duplex(True)
+        b.handle(ModelAudio(b"\x10\x27" * 2400, 24000, 0))
+        mic.feed_input(tone48k(40))
+        await settle(lambda: b.gate.gated_chunks == 1)
+        assert b.chunks_sent == 5 and b.levels().mic.gated
+        b.handle(Interrupted(0))
+        b.speaker.last_audible_at = None  # type: ignore[union-attr]
+        mic.feed_input(tone48k(40))
+        await settle(lambda: b.chunks_sent == 6)
+        assert notices == []
+    finally:
+        await b.stop()
+    assert all(s.closed for s in sd.streams)
+
+
+async def test_mute_ends_the_audio_stream_once() -> None:
+    sd = FakeSoundDevice()
+    b = MediaBridge(AudioSettings(), VideoSettings(), sounddevice=sd)
+    session = FakeSession()
+    await b.start(session)
+    try:
+        mic = sd.stream("input")
+        mic.feed_input(tone48k(40))
+        await settle(lambda: b.chunks_sent == 1)
+        b.mic.muted = False  # type: ignore[union-attr]
+        b.muted = True  # muted in the bridge while the device still delivers a chunk in flight
+        mic.feed_input(tone48k(40))
+        mic.feed_input(tone48k(40))
+        await settle(lambda: session.stream_ends == 1)
+        await asyncio.sleep(0.05)
+        assert session.stream_ends == 1
+    finally:
+        await b.stop()
+
+
+async def test_speaker_plays_flushes_on_interrupt_and_reports_played_ms() -> None:
+    sd = FakeSoundDevice(output_rates={24000})
+    b = MediaBridge(AudioSettings(jitter_ms=0), VideoSettings(), sounddevice=sd)
+    await b.start(FakeSession())
+    try:
+        out = sd.stream("output")
+        assert (out.samplerate, out.blocksize) == (24000, 240)  # 10 ms blocks
+        b.handle(ModelAudio(b"\x10\x27" * 24000, 24000, 2))  # one second
+        blocks = [out.pull_output() for _ in range(3)]
+        assert all(blk == b"\x10\x27" * 240 for blk in blocks)
+        b.handle(Interrupted(2))
+        assert out.pull_output() == bytes(480)  # the very next block is silent
+        b.handle(ModelAudio(b"\x10\x27" * 2400, 24000, 2))  # late chunk of the interrupted turn
+        assert out.pull_output() == bytes(480)
+        played = b.turn_playback(2)
+        assert played is not None and played.played_ms == 30.0 and played.interrupted
+        b.handle(ModelAudio(b"\x01\x00" * 480, 24000, 3))
+        b.handle(GenerationComplete(3))
+        assert out.pull_output() == b"\x01\x00" * 240
+        assert b.levels().speaker.underruns == 0
+    finally:
+        await b.stop()
+
+
+async def test_model_audio_is_resampled_for_a_44k1_only_device() -> None:
+    sd = FakeSoundDevice(output_rates={44100})
+    b = MediaBridge(AudioSettings(jitter_ms=0), VideoSettings(), sounddevice=sd)
+    await b.start(FakeSession())
+    try:
+        out = sd.stream("output")
+        assert out.samplerate == 44100
+        b.handle(ModelAudio(b"\x10\x27" * 2400, 24000, 0))
+        b.handle(GenerationComplete(0))
+        got = np.frombuffer(b"".join(out.pull_output() for _ in range(12)), dtype="<i2")
+        assert 4380 <= np.count_nonzero(got) <= 4410  # 100 ms at 44.1 kHz
+        assert np.all(got[100:4300] == 10000)
+    finally:
+        await b.stop()
+
+
+async def test_echo_warning_is_a_notice() -> None:
+    notices: list[Notice] = []
+    b = MediaBridge(AudioSettings(enabled=False), VideoSettings(), on_notice=notices.append)
+    await b.start(FakeSession())
+    b.handle(OutputTranscript("Sure, the capital of France is Paris, a city of light.", 0))
+    warning = b.handle(InputTranscript("the capital of france is paris a city"))
+    assert warning is not None and notices == [warning] and "echo" in warning.message
+    await b.stop()
+
+
+async def test_no_portaudio_runs_text_only_with_one_notice(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing() -> Any:
+        raise AudioUnavailable("no audio: the PortAudio library could not be loaded; install libportaudio2")
+
+    monkeypatch.setattr(bridge_mod, "load_sounddevice", missing)
+    notices: list[Notice] = []
+    b = MediaBridge(AudioSettings(), VideoSettings(), on_notice=notices.append)
+    await b.start(FakeSession())
+    assert [n.level for n in notices] == ["warning"]
+    assert "libportaudio2" in notices[0].message and "Text input still works" in notices[0].message
+    levels = b.levels()
+    assert not levels.mic.available and not levels.speaker.available
+    b.handle(ModelAudio(b"\x00\x01" * 100, 24000, 0))  # ignored, not a crash
+    b.handle(Interrupted(0))
+    await b.stop()
+
+
+async def test_bad_explicit_device_is_a_user_error_and_unopenable_device_a_notice() -> None:
+    from tui.errors import UserError
+
+    b = MediaBridge(AudioSettings(input_device="bluetooth"), VideoSettings(), sounddevice=FakeSoundDevice())
+    with pytest.raises(UserError, match="no input device matches; candidates: 0: 'USB Mic'"):
+        await b.start(FakeSession())
+    await b.stop()
+
+    class Refusing(FakeSoundDevice):
+        def RawOutputStream(self, **kwargs: Any) -> Any:
+            raise RuntimeError("Device unavailable [PaErrorCode -9985]")
+
+    notices: list[Notice] = []
+    b = MediaBridge(AudioSettings(), VideoSettings(), sounddevice=Refusing(), on_notice=notices.append)
+    await b.start(FakeSession())
+    try:
+        assert b.mic is not None and b.speaker is None
+        assert len(notices) == 1 and "-9985" in notices[0].message and "Continuing mic only" in notices[0].message
+    finally:
+        await b.stop()
+
+
+async def test_frames_only_sends_each_frame_once_and_exposes_the_same_bytes(tmp_path: Path) -> None:
+    for i, colour in enumerate(((255, 0, 0), (0, 255, 0))):
+        Image.new("RGB", (2048, 1024), colour).save(tmp_path / f"{i}.png")
+    video = VideoSettings(source="file", frames_path=tmp_path, fps=5.0)
+    b = MediaBridge(AudioSettings(enabled=False), video)
+    session = FakeSession()
+    await b.start(session)
+    async with asyncio.timeout(5):
+        await b.frames_done.wait()
+    await b.stop()
+    assert [(w, h, s) for _, w, h, s in session.frames] == [(1024, 512, "file")] * 2
+    assert b.latest_frame is not None and b.latest_frame.jpeg is session.frames[-1][0]
+    assert b.frames_sent == 2 and b.levels().frames_sent == 2
