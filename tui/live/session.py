@@ -187,6 +187,7 @@ class LiveSession:
         self._run_task: asyncio.Task[None] | None = None
         self._runner: ToolRunner | None = None
         self._connected_at: float | None = None
+        self._turns_this_connection = 0
 
     # ------------------------------------------------------------------------------------------ consumer API
 
@@ -349,7 +350,9 @@ class LiveSession:
             stable = lived >= conn.stable_after_s
             if stable:
                 failures = 0
-            elif ended.cause == "drop" or lived < 1.0:
+            elif ended.cause == "drop" or (lived < 1.0 and self._turns_this_connection == 0):
+                # A goAway counts as a failure only when the connection made no progress at all (no storm when a
+                # server says goAway right after every setupComplete).
                 failures += 1
             cause = ended.cause if ended.cause == "go_away" else "drop"
             if ended.cause == "drop":
@@ -398,6 +401,7 @@ class LiveSession:
             self._session = session
             self.connected = True
             self._connected_at = self._clock()
+            self._turns_this_connection = 0
             self._go_away.clear()
             self._go_away_deadline = None
             setup_ms = (self._clock() - started) * 1000.0
@@ -475,6 +479,8 @@ class LiveSession:
                 runner.submit(event.calls)
             elif isinstance(event, ev.ToolCallCancelled) and runner is not None:
                 runner.cancel(event.ids)
+            elif isinstance(event, ev.TurnComplete):
+                self._turns_this_connection += 1
             elif isinstance(event, ev.GoAway):
                 margin = self.settings.connection.go_away_margin_s
                 self._go_away_deadline = self._clock() + max(0.0, event.time_left_s - margin)

@@ -1,0 +1,470 @@
+"""LiveSession on the unmodified google-genai SDK against the mock Live server over TLS on 127.0.0.1 (pace 0)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tui.config import Settings
+from tui.live import events as ev
+from tui.live.session import LiveSession
+from tui.live.state import ModelTurn
+from tui.live.tools import ToolRegistry
+from tui.mock.faults import FaultPlan
+from tui.mock.server import MockOptions, MockServer, serve_mock
+
+KEY = "test-key"
+
+
+@asynccontextmanager
+async def mock_server(faults: str = "", **options: Any) -> AsyncIterator[MockServer]:
+    opts = MockOptions(pace=0, faults=FaultPlan.parse(faults), **options)
+    async with serve_mock(opts) as mock:
+        yield mock
+
+
+def settings_for(mock: MockServer, *, session: dict[str, Any] | None = None, **conn: Any) -> Settings:
+    connection = {
+        "base_url": mock.base_url,
+        "ca_file": mock.ca_file,
+        "api_version": "v1beta",
+        "backoff_initial_s": 0.05,
+        "backoff_max_s": 0.2,
+        "connect_timeout_s": 5.0,
+        **conn,
+    }
+    return Settings(api_key=KEY, connection=connection, session={"modality": "TEXT", **(session or {})})
+
+
+class Driver:
+    """Runs a session and collects its events; helpers wait for the next event of a kind."""
+
+    def __init__(self, session: LiveSession) -> None:
+        self.session = session
+        self.events: list[ev.SessionEvent] = []
+        self._cond = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._consumer: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Driver:
+        self._task = asyncio.create_task(self.session.run())
+        self._consumer = asyncio.create_task(self._consume())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.session.close()
+        assert self._task is not None and self._consumer is not None
+        await asyncio.wait_for(self._task, 10)
+        await asyncio.wait_for(self._consumer, 10)
+
+    async def _consume(self) -> None:
+        async for e in self.session.events():
+            async with self._cond:
+                self.events.append(e)
+                self._cond.notify_all()
+
+    async def wait_for(
+        self, kind: type[Any], pred: Callable[[Any], bool] = lambda e: True, *, after: int = 0, timeout: float = 5
+    ) -> Any:
+        """The first event of ``kind`` at index >= ``after`` matching ``pred``."""
+
+        async def find() -> Any:
+            async with self._cond:
+                while True:
+                    for e in self.events[after:]:
+                        if isinstance(e, kind) and pred(e):
+                            return e
+                    await self._cond.wait()
+
+        return await asyncio.wait_for(find(), timeout)
+
+    def mark(self) -> int:
+        return len(self.events)
+
+    def of(self, kind: type[Any], after: int = 0) -> list[Any]:
+        return [e for e in self.events[after:] if isinstance(e, kind)]
+
+    async def turn(self, text: str, *, timeout: float = 5) -> ModelTurn:
+        """Send a text turn; return the model turn once its turnComplete arrived."""
+        m = self.mark()
+        await self.session.send_text(text)
+        done = await self.wait_for(ev.TurnComplete, after=m, timeout=timeout)
+        turn = self.session.state.model_turn(done.generation)
+        assert isinstance(turn, ModelTurn)
+        return turn
+
+    async def run_to_end(self, timeout: float = 10) -> None:
+        assert self._task is not None and self._consumer is not None
+        await asyncio.wait_for(self._task, timeout)
+        await asyncio.wait_for(self._consumer, timeout)
+
+
+async def test_text_turn_round_trip_with_usage_and_resumption_handle() -> None:
+    async with mock_server() as mock, Driver(LiveSession(settings_for(mock))) as d:
+        connected = await d.wait_for(ev.Connected)
+        assert connected.resumed is False and connected.setup_ms > 0
+        turn = await d.turn("hello there")
+        assert turn.text.startswith('(offline demo) You said: "hello there"')
+        assert turn.status == "complete" and turn.latency_ms is not None
+        usage = await d.wait_for(ev.Usage)
+        assert usage.total_tokens and usage.total_tokens > 0
+        upd = await d.wait_for(ev.ResumptionUpdate)
+        assert upd.resumable and upd.handle
+        assert d.session.state.resumption_handle == upd.handle
+        user = d.session.state.turns[0]
+        assert user.role == "user" and user.text == "hello there"
+    assert isinstance(d.events[-1], ev.SessionClosed)
+    assert [type(e) for e in d.events[:2]] == [ev.Connecting, ev.Connected]
+
+
+def speech(seconds: float, rate: int = 16_000) -> bytes:
+    t = np.arange(int(seconds * rate)) / rate
+    wave = 0.3 * np.sin(2 * np.pi * 180 * t) + 0.2 * np.sin(2 * np.pi * 360 * t)
+    return (wave * 32767).astype("<i2").tobytes()
+
+
+def silence(seconds: float, rate: int = 16_000) -> bytes:
+    return b"\x00\x00" * int(seconds * rate)
+
+
+async def test_audio_in_and_out_with_transcripts() -> None:
+    async with mock_server() as mock, Driver(LiveSession(settings_for(mock, session={"modality": "AUDIO"}))) as d:
+        await d.wait_for(ev.Connected)
+        pcm = speech(1.2) + silence(0.8)
+        for i in range(0, len(pcm), 1280):  # 40 ms chunks
+            await d.session.send_audio(pcm[i : i + 1280])
+        done = await d.wait_for(ev.TurnComplete)
+        turn = d.session.state.model_turn(done.generation)
+        assert isinstance(turn, ModelTurn)
+        assert "I heard you speak for 1.2 seconds" in turn.transcript
+        audio = d.of(ev.ModelAudio)
+        assert audio and {a.rate for a in audio} == {24_000}
+        assert turn.audio_ms == pytest.approx(sum(len(a.pcm) for a in audio) / 48)
+        assert d.of(ev.OutputTranscript)
+
+
+async def test_video_frame_is_seen_and_echoed() -> None:
+    img = Image.new("RGB", (64, 48), (220, 20, 20))
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG")
+    jpeg = buf.getvalue()
+    async with mock_server() as mock, Driver(LiveSession(settings_for(mock))) as d:
+        await d.wait_for(ev.Connected)
+        await d.session.send_frame(jpeg, width=64, height=48, source="file")
+        sent = await d.wait_for(ev.FrameSent)
+        assert sent.jpeg == jpeg and (sent.width, sent.height, sent.source) == (64, 48, "file")
+        turn = await d.turn("what do you see?")
+        assert "64" in turn.text and "red" in turn.text
+
+
+async def test_manual_activity_start_end_and_audio_stream_end() -> None:
+    async with mock_server() as mock:
+        s = settings_for(mock, session={"modality": "TEXT", "activity": {"disabled": True}})
+        async with Driver(LiveSession(s)) as d:
+            await d.wait_for(ev.Connected)
+            await d.session.activity_start()
+            await d.session.send_audio(speech(0.5))
+            await d.session.activity_end()
+            done = await d.wait_for(ev.TurnComplete)
+            turn = d.session.state.model_turn(done.generation)
+            assert isinstance(turn, ModelTurn) and "0.5 seconds" in turn.text
+        async with Driver(LiveSession(settings_for(mock))) as d:
+            await d.wait_for(ev.Connected)
+            await d.session.send_audio(speech(0.6))
+            await d.session.audio_stream_end()
+            done = await d.wait_for(ev.TurnComplete)
+            turn = d.session.state.model_turn(done.generation)
+            assert isinstance(turn, ModelTurn) and "0.6 seconds" in turn.text
+
+
+class RecordingTap:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+        self.inputs: list[tuple[str, dict[str, Any]]] = []
+        self.opened: list[str] = []
+
+    def on_open(self, t_ns: int, url: str, headers: dict[str, str]) -> None:
+        self.opened.append(url)
+
+    def on_send(self, t_ns: int, data: str | bytes) -> None:
+        self.sent.append(json.loads(data))
+
+    def on_recv(self, t_ns: int, data: bytes) -> None:
+        pass
+
+    def on_close(self, t_ns: int, code: int | None, reason: str) -> None:
+        pass
+
+    def on_input(self, t_ns: int, kind: str, data: dict[str, Any]) -> None:
+        self.inputs.append((kind, data))
+
+
+async def test_tool_round_trip_answers_by_id_and_the_model_quotes_it() -> None:
+    tap = RecordingTap()
+    async with mock_server() as mock, Driver(LiveSession(settings_for(mock), tap=tap)) as d:
+        await d.wait_for(ev.Connected)
+        turn = await d.turn("what's the weather in Paris?")
+        (call,) = d.of(ev.ToolCall)
+        assert call.calls[0].name == "get_weather" and call.calls[0].args == {"city": "Paris"}
+        ok = await d.wait_for(ev.ToolStatusChanged, lambda e: e.status == "ok")
+        assert ok.result["city"] == "Paris" and ok.duration_ms is not None
+        responses = [f["tool_response"] for f in tap.sent if "tool_response" in f]
+        assert responses == [
+            {"functionResponses": [{"id": call.calls[0].id, "name": "get_weather", "response": ok.result}]}
+        ]
+        assert '"condition": "' + ok.result["condition"] in turn.text
+        assert [r.status for r in turn.tool_calls] == ["ok"]
+        assert tap.sent[0]["setup"]["tools"][0]["functionDeclarations"][0]["name"] == "get_weather"
+
+
+SLOW_TOOL = '''
+import asyncio
+
+async def slow_lookup(topic: str = "x") -> str:
+    """Looks something up, slowly."""
+    await asyncio.sleep(30)
+    return "late"
+'''
+
+
+async def test_cancellation_stops_the_tool_and_sends_no_response(tmp_path: Path) -> None:
+    module = tmp_path / "slow.py"
+    module.write_text(SLOW_TOOL)
+    tap = RecordingTap()
+    async with mock_server() as mock:
+        s = settings_for(mock, session={"tools_files": (module,)})
+        async with Driver(LiveSession(s, tap=tap)) as d:
+            await d.wait_for(ev.Connected)
+            await d.session.send_text("please call slow_lookup")
+            await d.wait_for(ev.ToolStatusChanged, lambda e: e.status == "running")
+            m = d.mark()
+            await d.session.send_text("never mind, hello")  # a new turn while the tool runs: the demo cancels it
+            cancelled = await d.wait_for(ev.ToolCallCancelled, after=m)
+            status = await d.wait_for(ev.ToolStatusChanged, lambda e: e.status == "cancelled")
+            assert status.id in cancelled.ids
+            await d.wait_for(ev.TurnComplete, after=m)  # the reply to the new turn
+            assert not any("tool_response" in f for f in tap.sent)
+            model_turns = [t for t in d.session.state.turns if isinstance(t, ModelTurn)]
+            assert model_turns[0].tool_calls[0].status == "cancelled"
+
+
+async def test_interruption_marks_the_generation_and_how_much_was_generated() -> None:
+    async with mock_server() as mock:
+        s = settings_for(mock, session={"modality": "AUDIO"})
+        async with Driver(LiveSession(s)) as d:
+            await d.wait_for(ev.Connected)
+            await d.session.send_text("mock:long tell me everything")
+            first = await d.wait_for(ev.ModelAudio)
+            await d.session.send_text("stop, hello")
+            cut = await d.wait_for(ev.Interrupted)
+            assert cut.generation == first.generation
+            await d.wait_for(ev.TurnComplete, lambda e: e.generation > cut.generation, timeout=5)
+            turn = d.session.state.model_turn(cut.generation)
+            assert isinstance(turn, ModelTurn) and turn.interrupted
+            assert turn.interrupted_audio_ms is not None and turn.interrupted_audio_ms > 0
+            later = [a for a in d.of(ev.ModelAudio) if a.generation > cut.generation]
+            assert later, "the reply after the interruption streams in a new generation"
+
+
+async def test_go_away_resumes_with_the_handle_and_memory_is_kept() -> None:
+    tap = RecordingTap()
+    async with mock_server() as mock, Driver(LiveSession(settings_for(mock), tap=tap)) as d:
+        await d.wait_for(ev.Connected)
+        await d.turn("my name is Ann")
+        m = d.mark()
+        await d.session.send_text("goaway please")
+        await d.wait_for(ev.GoAway, after=m)
+        rec = await d.wait_for(ev.Reconnecting, after=m)
+        assert rec.cause == "go_away" and rec.delay_s == 0
+        resumed = await d.wait_for(ev.Connected, after=m)
+        assert resumed.resumed
+        setups = [f["setup"] for f in tap.sent if "setup" in f]
+        assert len(setups) == 2 and setups[1]["sessionResumption"]["handle"]
+        turn = await d.turn("what is my name?")
+        assert "Ann" in turn.text
+        # Memory came from the handle, never from re-sent context.
+        texts = [f for f in tap.sent if "client_content" in f]
+        assert len(texts) == 3
+        assert d.session.counters.resumptions == 1
+
+
+async def test_drop_mid_turn_reconnects_with_backoff_and_the_handle() -> None:
+    async with mock_server() as mock, Driver(LiveSession(settings_for(mock))) as d:
+        await d.wait_for(ev.Connected)
+        await d.turn("my name is Bo")
+        m = d.mark()
+        await d.session.send_text("mock:drop tell me a story")
+        gone = await d.wait_for(ev.Disconnected, after=m)
+        assert gone.code == 1006 and gone.will_retry
+        rec = await d.wait_for(ev.Reconnecting, after=m)
+        assert rec.cause == "drop" and rec.delay_s == pytest.approx(0.05)
+        connecting = await d.wait_for(ev.Connecting, after=m)
+        assert connecting.resuming
+        assert (await d.wait_for(ev.Connected, after=m)).resumed
+        turn = await d.turn("what is my name?")
+        assert "Bo" in turn.text
+
+
+async def test_fatal_1007_gives_one_clear_error_and_ends_the_stream() -> None:
+    async with mock_server() as mock:
+        d = Driver(LiveSession(settings_for(mock)))
+        await d.__aenter__()
+        await d.wait_for(ev.Connected)
+        await d.session.send_text("mock:close=1007")
+        await d.run_to_end()
+        fatal = d.of(ev.Fatal)
+        assert len(fatal) == 1 and fatal[0].code == 1007
+        assert fatal[0].message.startswith("the server rejected a message as invalid: ")
+        assert d.events[-1] is fatal[0]
+        assert not d.of(ev.Reconnecting)
+
+
+async def test_wrong_key_is_one_fatal_line_about_the_key() -> None:
+    async with mock_server(require_key="right-key") as mock:
+        s = settings_for(mock).model_copy(update={"api_key": None})
+        s = Settings(api_key="wrong-key", connection=s.connection.model_dump(), session={"modality": "TEXT"})
+        d = Driver(LiveSession(s))
+        await d.__aenter__()
+        await d.run_to_end()
+        (fatal,) = d.of(ev.Fatal)
+        assert fatal.code == 1008 and fatal.message.startswith("the server rejected the API key or credentials")
+        assert "wrong-key" not in fatal.message
+
+
+async def test_repeated_drops_are_bounded_with_growing_backoff() -> None:
+    async with mock_server("close:1011@0s") as mock:
+        s = settings_for(mock, max_reconnects=2, backoff_initial_s=0.05, backoff_max_s=0.08)
+        d = Driver(LiveSession(s))
+        await d.__aenter__()
+        await d.run_to_end()
+        delays = [r.delay_s for r in d.of(ev.Reconnecting)]
+        assert delays == [pytest.approx(0.05), pytest.approx(0.08)]
+        assert len(d.of(ev.Connecting)) == 3
+        (fatal,) = d.of(ev.Fatal)
+        assert "after 2 attempts" in fatal.message and "1011" in fatal.message
+
+
+async def test_text_typed_before_connecting_is_sent_once_connected() -> None:
+    async with mock_server() as mock:
+        session = LiveSession(settings_for(mock))
+        await session.send_text("hello early")
+        async with Driver(session) as d:
+            done = await d.wait_for(ev.TurnComplete)
+            turn = session.state.model_turn(done.generation)
+            assert isinstance(turn, ModelTurn) and "hello early" in turn.text
+
+
+async def test_connect_timeout_when_setup_complete_never_comes() -> None:
+    async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(mute, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, mock_server() as mock:
+        s = settings_for(mock, connect_timeout_s=0.3, max_reconnects=1)
+        s = s.model_copy(
+            update={"connection": s.connection.model_copy(update={"base_url": f"https://127.0.0.1:{port}"})}
+        )
+        d = Driver(LiveSession(s))
+        await d.__aenter__()
+        await d.run_to_end()
+        (fatal,) = d.of(ev.Fatal)
+        assert "could not get it back after 1 attempts" in fatal.message
+
+
+async def test_untrusted_certificate_is_fatal_and_names_the_fix() -> None:
+    async with mock_server() as mock:
+        s = settings_for(mock)
+        s = s.model_copy(update={"connection": s.connection.model_copy(update={"ca_file": None})})
+        d = Driver(LiveSession(s))
+        await d.__aenter__()
+        await d.run_to_end()
+        (fatal,) = d.of(ev.Fatal)
+        assert "not trusted" in fatal.message and "--ca-file" in fatal.message
+
+
+async def test_vertex_express_and_project_modes_connect() -> None:
+    from google.oauth2.credentials import Credentials
+
+    async with mock_server() as mock:
+        base = settings_for(mock)
+        conn = base.connection.model_copy(update={"api_version": None})
+        express = Settings(api_key="vx-key", vertexai=True, connection=conn.model_dump(), session={"modality": "TEXT"})
+        async with Driver(LiveSession(express)) as d:
+            await d.wait_for(ev.Connected)
+            assert "hello vertex" in (await d.turn("hello vertex")).text
+        project = Settings(
+            vertexai=True,
+            project="p",
+            location="us-central1",
+            connection=conn.model_dump(),
+            session={"modality": "TEXT"},
+        )
+        async with Driver(LiveSession(project, credentials=Credentials(token="fake-token"))) as d:  # type: ignore[no-untyped-call]
+            await d.wait_for(ev.Connected)
+            assert "hello project" in (await d.turn("hello project")).text
+        await asyncio.sleep(0.05)
+        modes = [(s.request.mode, s.request.key_source) for s in mock.sessions if s.request is not None]
+        assert modes[-2:] == [("vertex", "header"), ("vertex", "bearer")]
+        assert mock.sessions[-1].setup is not None
+        assert mock.sessions[-1].setup.model.startswith("projects/p/locations/us-central1/publishers/google/models/")
+
+
+async def test_ephemeral_token_uses_the_constrained_endpoint() -> None:
+    async with mock_server() as mock:
+        base = settings_for(mock)
+        conn = base.connection.model_copy(update={"api_version": None})
+        s = Settings(ephemeral_token="auth_tokens/abc", connection=conn.model_dump(), session={"modality": "TEXT"})
+        async with Driver(LiveSession(s)) as d:
+            await d.wait_for(ev.Connected)
+            await d.turn("hi")
+        await asyncio.sleep(0.05)
+        req = mock.sessions[-1].request
+        assert req is not None and req.mode == "constrained" and req.version == "v1alpha"
+
+
+async def test_every_intent_reaches_the_tap_for_replay() -> None:
+    tap = RecordingTap()
+    async with mock_server() as mock, Driver(LiveSession(settings_for(mock), tap=tap)) as d:
+        await d.wait_for(ev.Connected)
+        d.session.note_action("mute", muted=True)
+        await d.session.send_audio(silence(0.04))
+        await d.session.send_frame(b"\xff\xd8fake", width=1, height=1, source="screen")
+        await d.session.audio_stream_end()
+        await d.turn("hi")
+    kinds = [(k, {key: v for key, v in data.items() if key != "pcm"}) for k, data in tap.inputs]
+    assert kinds == [
+        ("action", {"name": "mute", "muted": True}),
+        ("audio", {"rate": 16000}),
+        ("frame", {"jpeg": b"\xff\xd8fake", "width": 1, "height": 1, "source": "screen"}),
+        ("activity", {"what": "stream_end"}),
+        ("text", {"text": "hi"}),
+    ]
+    assert tap.inputs[1][1]["pcm"] == silence(0.04)
+    assert tap.opened and tap.opened[0].endswith("GenerativeService.BidiGenerateContent")
+
+
+async def test_custom_registry_and_a_tool_that_raises() -> None:
+    reg = ToolRegistry()
+
+    def get_weather(city: str) -> str:
+        """Always fails."""
+        raise RuntimeError("weather service down")
+
+    reg.register(get_weather)
+    async with mock_server() as mock, Driver(LiveSession(settings_for(mock), registry=reg)) as d:
+        await d.wait_for(ev.Connected)
+        turn = await d.turn("weather in Oslo?")
+        err = await d.wait_for(ev.ToolStatusChanged, lambda e: e.status == "error")
+        assert err.result == {"error": "RuntimeError: weather service down"}
+        assert "weather service down" in turn.text
+        assert d.session.connected
