@@ -100,7 +100,9 @@ class ScreenSource(FrameSource):
         import mss.exception
 
         try:
-            self._sct = mss.mss()
+            # mss 10.2 renamed the factory to MSS (mss.mss warns); keep working on 10.0/10.1 too.
+            factory = getattr(mss, "MSS", None) or mss.mss
+            self._sct = factory()
         except mss.exception.ScreenShotError as exc:
             raise UserError(f"screen share: no display to capture ({exc}); is DISPLAY set? Try --frames PATH") from None
         monitors = self._sct.monitors

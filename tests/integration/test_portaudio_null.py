@@ -1,0 +1,169 @@
+"""The real sounddevice/PortAudio path on ALSA's null device: streams open, callbacks run, chunks flow, flush works.
+
+Each case runs in a fresh interpreter whose HOME holds an ``.asoundrc`` making ALSA's ``null`` PCM the default, so
+PortAudio gets a real device on any machine (CI has no sound card) and a developer's speakers never play. The
+null device is not paced: its callbacks run back to back, faster than real time. So these tests check formats,
+hand-over, bounds and flushing, never timing (timing is measured by ``tools/bench_audio.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.needs_portaudio
+
+ROOT = Path(__file__).resolve().parents[2]
+ASOUNDRC = "pcm.!default { type null }\nctl.!default { type hw card 0 }\n"
+
+
+def run_case(tmp_path: Path, case: str) -> dict[str, object]:
+    home = tmp_path / "alsa-home"
+    home.mkdir(exist_ok=True)
+    (home / ".asoundrc").write_text(ASOUNDRC)
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sounddevice as sd; print(sd.default.device[1])"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    if probe.returncode != 0:
+        if "PortAudio library not found" in probe.stderr or "OSError" in probe.stderr:
+            pytest.skip("PortAudio is not installed here (apt-get install libportaudio2; .ci/run installs it)")
+        pytest.skip(f"sounddevice cannot be imported: {probe.stderr.strip().splitlines()[-1:]}")
+    if probe.stdout.strip() == "-1":
+        pytest.skip("ALSA's null PCM gave PortAudio no default device (is libasound2 installed?)")
+    out = subprocess.run(
+        [sys.executable, __file__, case], capture_output=True, text=True, env=env, timeout=90, check=False
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_list_devices_shows_the_default_device(tmp_path: Path) -> None:
+    home = tmp_path / "alsa-home"
+    run_case(tmp_path, "noop")  # skips with a reason when PortAudio is missing
+    out = subprocess.run(
+        [sys.executable, "-m", "tui", "--list-devices"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "default" in out.stdout and "><" in out.stdout  # the null default is both input and output
+
+
+def test_real_mic_stream_gives_bounded_16k_chunks(tmp_path: Path) -> None:
+    r = run_case(tmp_path, "mic")
+    assert r["device_rate"] in (16000, 44100, 48000)
+    assert r["sizes"] == [1280] * 10 or r["device_rate"] != 16000  # 40 ms at 16 kHz s16le
+    assert abs(sum(r["sizes"]) // 2 - 10 * 640) <= 32  # type: ignore[call-overload]
+    assert r["callback_errors"] == 0
+    assert r["pending_max"] <= 8  # the queue bound held while the device outran the reader
+    assert r["overruns"] > 0  # and the excess was dropped and counted
+    assert r["level"] == -120.0  # the null device records digital silence: the meter says so
+
+
+def test_real_speaker_plays_a_turn_and_flushes_on_interrupt(tmp_path: Path) -> None:
+    r = run_case(tmp_path, "speaker")
+    assert r["callback_errors"] == 0
+    assert r["blocksize"] == 240  # 10 ms device blocks
+    assert r["turn0"] == [1000.0, 1000.0, False]  # generated ms, played ms, interrupted
+    generated, played, interrupted = r["turn1"]  # type: ignore[misc]
+    assert generated == 60000.0 and interrupted and 0 < played < 60000.0
+    assert r["buffered_after_interrupt"] == 0.0
+    assert r["late_accepted"] is False
+    assert r["peak_seen"] == pytest.approx(20 * __import__("math").log10(10000 / 32768), abs=0.01)
+
+
+# ------------------------------------------------------------------------------------- run inside the child
+
+
+async def _mic() -> dict[str, object]:
+    import asyncio
+
+    from tui.media.audio import Microphone
+
+    mic = Microphone(chunk_ms=40, queue_chunks=8)
+    mic.start()
+    sizes, pending_max = [], 0
+    for _ in range(10):
+        await asyncio.sleep(0.01)  # let the free-running null device outrun us
+        pending_max = max(pending_max, mic.pending())
+        sizes.append(len(await mic.read()))
+    mic.stop()
+    return {
+        "device_rate": mic.device_rate,
+        "sizes": sizes,
+        "overruns": mic.overruns,
+        "pending_max": pending_max,
+        "callback_errors": mic.callback_errors,
+        "level": mic.levels.rms_dbfs,
+    }
+
+
+async def _speaker() -> dict[str, object]:
+    import asyncio
+
+    from tui.media.audio import Speaker
+
+    sp = Speaker(prebuffer_ms=0)
+    sp.start()
+    blocksize = int(sp._stream.blocksize)  # what PortAudio was really asked for
+    peak = -120.0
+    sp.play(b"\x10\x27" * 24000, 24000, 0)  # 1 s at 10000
+    sp.end(0)
+    for _ in range(500):
+        await asyncio.sleep(0.002)
+        peak = max(peak, sp.levels.take_peak())
+        tp = sp.buffer.turn_playback(0)
+        if tp is not None and tp.played_ms >= 1000:
+            break
+    sp.play(b"\x10\x27" * 24000 * 60, 24000, 1)  # a minute: still playing when interrupted
+    for _ in range(500):
+        await asyncio.sleep(0.002)
+        tp = sp.buffer.turn_playback(1)
+        if tp is not None and tp.played_ms > 0:
+            break
+    sp.interrupt(1)
+    buffered = sp.buffer.buffered_ms()
+    late = sp.play(b"\x10\x27" * 2400, 24000, 1)
+    await asyncio.sleep(0.05)
+    sp.stop()
+    t0, t1 = sp.buffer.turn_playback(0), sp.buffer.turn_playback(1)
+    assert t0 is not None and t1 is not None
+    return {
+        "blocksize": blocksize,
+        "turn0": [t0.generated_ms, t0.played_ms, t0.interrupted],
+        "turn1": [t1.generated_ms, t1.played_ms, t1.interrupted],
+        "buffered_after_interrupt": buffered,
+        "late_accepted": late,
+        "callback_errors": sp.callback_errors,
+        "peak_seen": peak,
+    }
+
+
+def _child(case: str) -> None:
+    import asyncio
+
+    result: dict[str, object] = {}
+    if case == "mic":
+        result = asyncio.run(_mic())
+    elif case == "speaker":
+        result = asyncio.run(_speaker())
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    _child(sys.argv[1])
