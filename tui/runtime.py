@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from pydantic import SecretStr
 
 from tui.config import Settings
+
+DEMO_PACE_ENV = "GEMINI_TUI_DEMO_PACE"
+"""Speeds the demo's replies up (0 = no delays) for tests and scripted demos; 1 (real time) by default."""
 
 DEMO_KEY = "offline-demo"
 """The dummy key sent to the in-process mock (it checks none; a real server would reject it)."""
@@ -26,7 +30,7 @@ async def prepare_endpoint(settings: Settings) -> AsyncIterator[tuple[Settings, 
         return
     from tui.mock.server import MockOptions, serve_mock
 
-    async with serve_mock(MockOptions(backend="demo", tls=True)) as mock:
+    async with serve_mock(MockOptions(backend="demo", tls=True, pace=_demo_pace())) as mock:
         connection = settings.connection.model_copy(
             update={"base_url": mock.base_url, "ca_file": mock.ca_file, "api_version": "v1beta"}
         )
@@ -40,3 +44,16 @@ async def prepare_endpoint(settings: Settings) -> AsyncIterator[tuple[Settings, 
             }
         )
         yield demo_settings, True
+
+
+def _demo_pace() -> float:
+    raw = os.environ.get(DEMO_PACE_ENV, "").strip()
+    if not raw:
+        return 1.0
+    try:
+        pace = float(raw)
+    except ValueError:
+        from tui.errors import UserError
+
+        raise UserError(f"{DEMO_PACE_ENV}={raw!r}: expected a number >= 0 (1 = real time)") from None
+    return max(0.0, pace)

@@ -1,0 +1,97 @@
+"""``gemini-live --headless`` end to end in a subprocess: no key → the in-process offline demo over TLS."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(
+    stdin: str, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items()}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "tui", "--headless", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        check=False,
+    )
+
+
+def prefixed(out: str, prefix: str) -> list[str]:
+    return [line[len(prefix) + 2 :] for line in out.splitlines() if line.startswith(prefix + ": ")]
+
+
+def test_text_turns_from_stdin_in_the_offline_demo() -> None:
+    proc = run("my name is Ann\n\nwhat's the weather in Paris?\nwhat is my name?\n", "--modality", "TEXT")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.splitlines()[0].startswith("status: offline demo: no API key is set")
+    assert all(line.split(": ", 1)[0] in {"status", "user", "model", "tool"} for line in out.splitlines()), out
+    assert prefixed(out, "user") == ["my name is Ann", "what's the weather in Paris?", "what is my name?"]
+    models = prefixed(out, "model")
+    assert len(models) == 3
+    assert models[2] == "(offline demo) Your name is Ann."
+    tools = prefixed(out, "tool")
+    assert tools[0].startswith('get_weather({"city": "Paris"}) requested')
+    assert tools[1].startswith("get_weather ok in ") and '"source": "demo data (not a real forecast)"' in tools[1]
+    assert '"city": "Paris"' in models[1]
+    # Each reply follows its own question: the lines interleave in conversation order.
+    order = [line.split(": ", 1)[0] for line in out.splitlines() if line.startswith(("user: ", "model: "))]
+    assert order == ["user", "model", "user", "model", "user", "model"]
+    assert proc.stderr == ""
+
+
+def test_audio_replies_print_their_transcript() -> None:
+    # The demo waits for its audio to "play" before turnComplete; pace 0 skips the waiting.
+    proc = run("hello\n", env={"GEMINI_TUI_DEMO_PACE": "0"})
+    assert proc.returncode == 0, proc.stderr
+    (model,) = prefixed(proc.stdout, "model")
+    assert model.startswith('(offline demo) You said: "hello"')
+    summary = [s for s in prefixed(proc.stdout, "status") if s.startswith("turn 0")]
+    assert summary and "audio" in summary[0] and "tokens" in summary[0]
+
+
+def test_fatal_close_exits_non_zero_with_one_error_line() -> None:
+    proc = run("mock:close=1007\nnever sent\n", "--modality", "TEXT")
+    assert proc.returncode == 1
+    errors = prefixed(proc.stdout, "error")
+    assert len(errors) == 1 and errors[0].startswith("the server rejected a message as invalid: ")
+    assert "Traceback" not in proc.stderr
+    assert "never sent" not in prefixed(proc.stdout, "user")
+
+
+def test_empty_input_exits_zero_after_connecting() -> None:
+    proc = run("", "--modality", "TEXT")
+    assert proc.returncode == 0, proc.stderr
+    assert any(s.startswith("connected") for s in prefixed(proc.stdout, "status"))
+
+
+def test_bad_tools_file_is_one_line_on_stderr(tmp_path: Path) -> None:
+    bad = tmp_path / "tools.py"
+    bad.write_text("def f(:\n")
+    proc = run("hi\n", "--tools", str(bad))
+    assert proc.returncode != 0
+    assert "syntax error on line 1" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("flag", ["--no-demo-tools"])
+def test_user_tools_module_is_called(tmp_path: Path, flag: str) -> None:
+    module = tmp_path / "home_tools.py"
+    module.write_text(
+        "def get_weather(city: str) -> dict:\n"
+        '    """My own weather."""\n'
+        "    return {'forecast': 'snow in ' + city}\n"
+    )
+    proc = run("weather in Oslo?\n", "--modality", "TEXT", "--tools", str(module), flag)
+    assert proc.returncode == 0, proc.stderr
+    assert "snow in Oslo" in prefixed(proc.stdout, "model")[0]
