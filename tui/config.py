@@ -169,6 +169,8 @@ class VideoSettings(_Section):
     """Screen region ``(left, top, width, height)``."""
     frames_path: Path | None = None
     """An image, a folder of images or a video file (``--frames``)."""
+    frames_loop: bool = False
+    """Start ``--frames`` again from the first frame when it ends (for demos); otherwise the stream ends."""
     fps: float = 1.0
     """Frames per second sent (the Live API samples about 1 fps)."""
     max_size: int = 1024

@@ -124,6 +124,7 @@ async def test_speaker_plays_flushes_on_interrupt_and_reports_played_ms() -> Non
         assert out.pull_output() == bytes(480)
         played = b.turn_playback(2)
         assert played is not None and played.played_ms == 30.0 and played.interrupted
+        assert [(t.generation, t.played_ms, t.interrupted) for t in b.finished_turns()] == [(2, 30.0, True)]
         b.handle(ModelAudio(b"\x01\x00" * 480, 24000, 3))
         b.handle(GenerationComplete(3))
         assert out.pull_output() == b"\x01\x00" * 240
@@ -210,3 +211,48 @@ async def test_frames_only_sends_each_frame_once_and_exposes_the_same_bytes(tmp_
     assert [(w, h, s) for _, w, h, s in session.frames] == [(1024, 512, "file")] * 2
     assert b.latest_frame is not None and b.latest_frame.jpeg is session.frames[-1][0]
     assert b.frames_sent == 2 and b.levels().frames_sent == 2
+
+
+async def test_device_picker_switches_devices_and_keeps_sending() -> None:
+    sd = FakeSoundDevice()
+    sd.devices.append(
+        {
+            "index": 2,
+            "name": "Headset Mic",
+            "hostapi": 0,
+            "max_input_channels": 1,
+            "max_output_channels": 0,
+            "default_samplerate": 16000.0,
+        }
+    )
+    sd.input_rates = {48000, 16000}
+    b = MediaBridge(AudioSettings(), VideoSettings(), sounddevice=sd)
+    session = FakeSession()
+    await b.start(session)
+    try:
+        first = sd.stream("input")
+        await b.set_devices(input_device="headset", output_device=None)
+        assert first.closed
+        mic = sd.stream("input")
+        assert mic.kwargs["device"] == 2 and mic.samplerate == 16000
+        mic.feed_input(b"\x01\x00" * 640)
+        await settle(lambda: b.chunks_sent == 1)
+        assert session.audio == [b"\x01\x00" * 640]  # 16 kHz device: passed through untouched
+        from tui.errors import UserError
+
+        with pytest.raises(UserError, match="no input device matches"):
+            await b.set_devices(input_device="nothing", output_device=None)
+        assert b.mic is None
+    finally:
+        await b.stop()
+
+
+async def test_run_starts_and_stops_with_its_task() -> None:
+    sd = FakeSoundDevice()
+    b = MediaBridge(AudioSettings(), VideoSettings(), sounddevice=sd)
+    task = asyncio.create_task(b.run(FakeSession()))
+    await settle(lambda: len(sd.streams) == 2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert all(s.closed for s in sd.streams)

@@ -107,3 +107,20 @@ def test_memory_is_bounded() -> None:
     assert buf.buffered_ms() <= 1000
     assert buf.overflow_frames_dropped == 2000 * RATE // 1000
     assert buf.pull(BLOCK, 0.0) == audio(10, 21)  # the oldest audio went first
+
+
+def test_finished_turns_are_reported_once_with_their_final_figures() -> None:
+    buf = PlaybackBuffer(rate=RATE, prebuffer_ms=0)
+    buf.push(audio(20), 0, now=0.0)
+    buf.push(audio(20), 1, now=0.0)  # the next turn queued right behind
+    buf.mark_end(0)
+    buf.pull(BLOCK, 0.0)
+    assert buf.take_finished() == []  # turn 0 is still playing
+    buf.pull(BLOCK, 0.01)
+    buf.pull(BLOCK, 0.02)  # turn 1 started: turn 0 is over
+    [t0] = buf.take_finished()
+    assert (t0.generation, t0.played_ms, t0.interrupted, t0.done) == (0, 20.0, False, True)
+    buf.interrupt(1)
+    [t1] = buf.take_finished()
+    assert (t1.generation, t1.generated_ms, t1.played_ms, t1.interrupted) == (1, 20.0, 10.0, True)
+    assert buf.take_finished() == []

@@ -127,6 +127,7 @@ class MediaBridge:
         self.send_errors = 0
         self._session: MediaSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._mic_task: asyncio.Task[None] | None = None
         self._stream_open = False
         self.frames_done = asyncio.Event()
         """Set when the frame source has ended (or there is none)."""
@@ -189,8 +190,7 @@ class MediaBridge:
         self._session = session
         if self.audio_settings.enabled or self._injected_devices:
             self.open_audio()
-        if self.mic is not None:
-            self._tasks.append(asyncio.create_task(self._pump_mic(), name="media-mic"))
+        self._start_mic_pump()
         if self.frame_source is None:
             try:
                 self.frame_source = source_from_settings(self.video_settings)
@@ -200,6 +200,41 @@ class MediaBridge:
             self._tasks.append(asyncio.create_task(self._pump_frames(self.frame_source), name="media-frames"))
         else:
             self.frames_done.set()
+
+    def _start_mic_pump(self) -> None:
+        if self.mic is not None and self._session is not None:
+            self._mic_task = asyncio.create_task(self._pump_mic(), name="media-mic")
+            self._tasks.append(self._mic_task)
+
+    async def run(self, session: MediaSession) -> None:
+        """``start``, then run until cancelled, then ``stop`` (for ``run_headless(media=...)``)."""
+        try:
+            await self.start(session)
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()
+
+    async def set_devices(self, *, input_device: str | None, output_device: str | None) -> None:
+        """Switch to other devices (the UI's picker): close both, reopen with the new choice, resume the mic pump.
+
+        A name that matches nothing raises ``UserError`` (audio stays closed until a good choice is made)."""
+        if self._mic_task is not None:
+            self._mic_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._mic_task
+            self._tasks.remove(self._mic_task)
+            self._mic_task = None
+        for device in (self.mic, self.speaker):
+            if device is not None:
+                with contextlib.suppress(Exception):
+                    device.stop()
+        self.mic = self.speaker = None
+        self._injected_devices = False
+        self.audio_settings = self.audio_settings.model_copy(
+            update={"input_device": input_device, "output_device": output_device, "enabled": True}
+        )
+        self.open_audio()
+        self._start_mic_pump()
 
     async def stop(self) -> None:
         """Stop the pumps and close the devices."""
@@ -319,6 +354,11 @@ class MediaBridge:
                     self._on_notice(warning)
                 return warning
         return None
+
+    def finished_turns(self) -> list[TurnPlayback]:
+        """Heard-vs-generated figures of turns that finished playing (or were cut) since the last call; the
+        transcript polls this to mark turns spoken / interrupted at N ms."""
+        return [] if self.speaker is None else self.speaker.buffer.take_finished()
 
     def turn_playback(self, generation: int) -> TurnPlayback | None:
         """How much of ``generation`` was heard (None without a speaker)."""

@@ -44,6 +44,8 @@ class TurnPlayback:
     interrupted: bool
     start_delay_ms: float | None
     """Time from the first chunk's arrival to the start of its playback (the jitter buffer's added latency)."""
+    done: bool = False
+    """True once nothing more of it will play (played out after its end, or interrupted)."""
 
 
 @dataclass(slots=True)
@@ -52,6 +54,7 @@ class _Turn:
     played: int = 0
     interrupted: bool = False
     start_delay_s: float | None = None
+    done: bool = False
 
 
 class PlaybackBuffer:
@@ -81,6 +84,7 @@ class PlaybackBuffer:
         self._ended_generation = -1
         self._current_generation: int | None = None
         self._turns: OrderedDict[int, _Turn] = OrderedDict()
+        self._finished: deque[int] = deque(maxlen=HISTORY)  # generations done since the last take_finished()
         self.underruns = 0
         """Times playback ran dry before its generation was complete."""
         self.late_chunks_dropped = 0
@@ -141,6 +145,9 @@ class PlaybackBuffer:
             self._frames = 0
             self._cut_generation = max(self._cut_generation, generation)
             self._turn(generation).interrupted = True
+            for gen, turn in self._turns.items():
+                if gen <= generation and not turn.done:
+                    self._finish_locked(gen)
             self._playing = False
             self._wait_since = None
             return dropped * 1000.0 / self.rate
@@ -161,16 +168,33 @@ class PlaybackBuffer:
     def turn_playback(self, generation: int) -> TurnPlayback | None:
         """Generated vs played figures of ``generation`` (None when unknown or too old)."""
         with self._lock:
-            turn = self._turns.get(generation)
-            if turn is None:
-                return None
-            return TurnPlayback(
-                generation,
-                turn.generated * 1000.0 / self.rate,
-                turn.played * 1000.0 / self.rate,
-                turn.interrupted,
-                None if turn.start_delay_s is None else turn.start_delay_s * 1000.0,
-            )
+            return self._playback_locked(generation)
+
+    def _playback_locked(self, generation: int) -> TurnPlayback | None:
+        turn = self._turns.get(generation)
+        if turn is None:
+            return None
+        return TurnPlayback(
+            generation,
+            turn.generated * 1000.0 / self.rate,
+            turn.played * 1000.0 / self.rate,
+            turn.interrupted,
+            None if turn.start_delay_s is None else turn.start_delay_s * 1000.0,
+            turn.done,
+        )
+
+    def take_finished(self) -> list[TurnPlayback]:
+        """Final figures of the generations that finished playing (or were cut) since the last call."""
+        with self._lock:
+            out = [p for gen in self._finished if (p := self._playback_locked(gen)) is not None]
+            self._finished.clear()
+            return out
+
+    def _finish_locked(self, generation: int) -> None:
+        turn = self._turns.get(generation)
+        if turn is not None and not turn.done:
+            turn.done = True
+            self._finished.append(generation)
 
     # ---------------------------------------------------------------------------------- audio thread side
 
@@ -202,6 +226,9 @@ class PlaybackBuffer:
                 parts.append(data[offset : offset + take])
                 got += take
                 self._turn(gen).played += take // 2
+                previous = self._current_generation
+                if previous is not None and previous != gen and previous <= self._ended_generation:
+                    self._finish_locked(previous)  # the next turn followed without a gap
                 self._current_generation = gen
                 if offset + take >= len(data):
                     self._segments.popleft()
@@ -215,6 +242,8 @@ class PlaybackBuffer:
                 self._wait_since = None
                 if ended:
                     # The turn played out: a clean end, not an underrun. Relax an earlier adaptation a little.
+                    assert gen is not None
+                    self._finish_locked(gen)
                     self.prebuffer_ms = max(self.base_prebuffer_ms, self.prebuffer_ms - self.adapt_step_ms / 4)
                 else:
                     self.underruns += 1

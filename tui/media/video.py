@@ -309,7 +309,7 @@ def source_from_settings(video: Any) -> FrameSource | None:
     if video.source == "file":
         if video.frames_path is None:
             raise UserError("--frames needs a path")
-        return open_frames_path(video.frames_path, fps=video.fps, loop=getattr(video, "frames_loop", False), **common)
+        return open_frames_path(video.frames_path, fps=video.fps, loop=video.frames_loop, **common)
     return None
 
 
