@@ -468,3 +468,19 @@ async def test_custom_registry_and_a_tool_that_raises() -> None:
         assert err.result == {"error": "RuntimeError: weather service down"}
         assert "weather service down" in turn.text
         assert d.session.connected
+
+
+async def test_drop_without_resumption_reconnects_as_a_new_session_and_says_so() -> None:
+    async with mock_server() as mock:
+        s = settings_for(mock, session={"resumption": False})
+        async with Driver(LiveSession(s)) as d:
+            await d.wait_for(ev.Connected)
+            await d.turn("my name is Cy")
+            m = d.mark()
+            await d.session.send_text("mock:drop go on")
+            notice = await d.wait_for(ev.Notice, lambda e: "new session" in e.message, after=m)
+            assert notice.level == "warning" and "resumption is off" in notice.message
+            again = await d.wait_for(ev.Connected, after=m)
+            assert again.resumed is False
+            turn = await d.turn("what is my name?")
+            assert "Cy" not in turn.text

@@ -365,8 +365,9 @@ class LiveSession:
                     f"attempts (last: {last_problem})",
                     ended.code,
                 )
-            if handle is None and self.state.resumption_handle is None and not self.settings.session.resumption:
-                self._emit(ev.Notice("warning", "reconnecting without session resumption: the model forgets"))
+            if not self.settings.session.resumption or self.state.resumption_handle is None:
+                why = "session resumption is off" if not self.settings.session.resumption else "no handle yet"
+                self._emit(ev.Notice("warning", f"reconnecting as a new session ({why}): the model will not remember"))
 
     async def _connection(self, handle: str | None, *, resumed: bool, started: float) -> _Ended:
         """One connection, from connect to close. Returns how it ended; raises _Fatal or _Retryable."""
