@@ -415,6 +415,8 @@ async def test_vertex_with_static_credentials_project_and_location(mock: MockSer
         await session.send_client_content(turns=say("hi"))
         messages = await one_turn(session)
     assert any(m.data for m in messages)  # Vertex forces AUDIO when no modality is set
+    usage = messages[-1].usage_metadata  # sent as Vertex's candidatesTokenCount, mapped back by the SDK
+    assert usage is not None and usage.response_token_count and usage.response_token_count > 10
     summary = await _last_session(mock)
     assert summary.request is not None
     assert (summary.request.mode, summary.request.version, summary.request.key_source) == (
