@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -100,3 +101,38 @@ async def test_stream_frames_paces_at_fps_without_bursting(tmp_path: Path) -> No
     out = [f async for f in stream_frames(ImageFilesSource(tmp_path), 2.0, clock=lambda: now[0], sleep=fake_sleep)]
     assert len(out) == 5
     assert sleeps == [0.5] * 5
+
+
+def _cv2() -> Any:
+    return pytest.importorskip("cv2", reason="OpenCV is not installed (pip install -e '.[dev]' or '.[camera]')")
+
+
+def test_video_file_is_sampled_at_fps_through_opencv(tmp_path: Path) -> None:
+    cv2 = _cv2()
+    import numpy as np
+
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 240))
+    for i in range(30):  # 3 s at 10 fps: one second each of red, green, blue (OpenCV is BGR)
+        img = np.zeros((240, 320, 3), np.uint8)
+        img[:] = ((0, 0, 255), (0, 255, 0), (255, 0, 0))[i // 10]
+        writer.write(img)
+    writer.release()
+    src = open_frames_path(path, fps=1.0)
+    frames = []
+    while (f := src.grab()) is not None:
+        frames.append(f)
+    src.close()
+    assert [(f.width, f.height, f.source) for f in frames] == [(320, 240, "file")] * 3
+    dominant = [max(range(3), key=lambda i: decode(f.jpeg).getpixel((5, 5))[i]) for f in frames]  # type: ignore[index]
+    assert dominant == [0, 1, 2]
+
+
+def test_camera_that_does_not_exist_is_a_user_error() -> None:
+    _cv2()
+    from tui.media.video import CameraSource
+
+    src = CameraSource(index=57)
+    with pytest.raises(UserError, match="camera 57 would not open; try --camera N"):
+        src.grab()
+    src.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -139,6 +140,9 @@ class ScreenSource(FrameSource):
 
 
 def _load_cv2() -> Any:
+    # OpenCV logs warnings (e.g. a camera index that does not exist) straight to stderr, which would scribble over
+    # the TUI; failures are reported through UserError instead.
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     try:
         import cv2
     except ImportError:
