@@ -200,6 +200,8 @@ class SetupInfo:
     silence_duration_ms: int | None
     function_names: tuple[str, ...]
     system_instruction: str
+    text: str = field(default="", repr=False)
+    """The setup frame exactly as received."""
 
     @property
     def audio_out(self) -> bool:
@@ -534,6 +536,7 @@ def parse_setup(text: str | bytes) -> SetupInfo:
         silence_duration_ms=int(silence) if isinstance(silence, int | float) else None,
         function_names=tuple(names),
         system_instruction=_text_of(data.get("systemInstruction")),
+        text=raw,
     )
 
 
@@ -655,6 +658,25 @@ class MockConnection:
 
     async def send(self, frame: Mapping[str, Any], *, allow_oversized: bool = False) -> None:
         """Serialise and send one server frame, applying connection-level faults. Raises :class:`SessionClosed`."""
+        await self._send_frame(frame, json.dumps(frame, separators=(",", ":")), allow_oversized=allow_oversized)
+
+    async def send_raw(self, data: str | bytes, *, binary: bool = False, allow_oversized: bool = False) -> None:
+        """Send a frame byte for byte (e.g. one from a recording), with the same faults and limits as :meth:`send`.
+
+        ``data`` must be a JSON object with a known server kind; bytes go out as a text frame unless ``binary``.
+        Raises ``ValueError`` for anything else, since the SDK would choke on it (§5.1).
+        """
+        try:
+            frame = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ValueError("send_raw: not a JSON frame") from None
+        if not isinstance(frame, dict) or (frame and wire.message_kind(frame) not in wire.SERVER_KINDS):
+            raise ValueError("send_raw: not a server message the SDK recognises")
+        if isinstance(data, bytes) and not binary:
+            data = data.decode("utf-8")
+        await self._send_frame(frame, data, allow_oversized=allow_oversized)
+
+    async def _send_frame(self, frame: Mapping[str, Any], data: str | bytes, *, allow_oversized: bool) -> None:
         if self._closed.is_set():
             raise SessionClosed
         if self._silenced():
@@ -667,10 +689,10 @@ class MockConnection:
                 await self.abort()
             if faults.oversized_bytes is not None and self._fire("oversized", repeatable=True):
                 await self._send_oversized(faults.oversized_bytes)
-        text = json.dumps(frame, separators=(",", ":"))
-        if len(text) > MAX_FRAME_BYTES and not allow_oversized:
-            raise ValueError(f"mock backend tried to send a {len(text)}-byte frame; the SDK's limit is 1 MiB")
-        await self._write(text)
+        size = len(data.encode("utf-8")) if isinstance(data, str) and not data.isascii() else len(data)
+        if size > MAX_FRAME_BYTES and not allow_oversized:
+            raise ValueError(f"mock backend tried to send a {size}-byte frame; the SDK's limit is 1 MiB")
+        await self._write(data)
         content = frame.get("serverContent")
         if isinstance(content, dict) and content.get("turnComplete"):
             self._chunks_turn = 0
@@ -744,7 +766,7 @@ class MockConnection:
         with contextlib.suppress(asyncio.QueueFull):
             self._queue.put_nowait(None)
 
-    async def _write(self, text: str) -> None:
+    async def _write(self, text: str | bytes) -> None:
         try:
             await self._ws.send(text)
         except ConnectionClosed:
