@@ -33,6 +33,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tui.media.playback import PlaybackBuffer
@@ -47,7 +49,7 @@ def tone(ms: float) -> bytes:
 
 
 def count_audio_frames(block: bytes) -> int:
-    return sum(1 for i in range(0, len(block), 2) if block[i] or block[i + 1])
+    return int(np.count_nonzero(np.frombuffer(block, dtype="<i2")))
 
 
 # ------------------------------------------------------------------------------------------- (a) interruption
