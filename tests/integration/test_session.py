@@ -484,3 +484,24 @@ async def test_drop_without_resumption_reconnects_as_a_new_session_and_says_so()
             assert again.resumed is False
             turn = await d.turn("what is my name?")
             assert "Cy" not in turn.text
+
+
+async def test_close_while_connecting_ends_promptly_with_session_closed() -> None:
+    async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(mute, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, mock_server() as mock:
+        s = settings_for(mock, connect_timeout_s=20)
+        s = s.model_copy(
+            update={"connection": s.connection.model_copy(update={"base_url": f"https://127.0.0.1:{port}"})}
+        )
+        d = Driver(LiveSession(s))
+        await d.__aenter__()
+        await d.wait_for(ev.Connecting)
+        await asyncio.sleep(0.1)
+        await asyncio.wait_for(d.session.close(), 3)
+        await d.run_to_end(timeout=3)
+        assert isinstance(d.events[-1], ev.SessionClosed)
+        assert not d.of(ev.Fatal)

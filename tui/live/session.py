@@ -188,6 +188,7 @@ class LiveSession:
         self._runner: ToolRunner | None = None
         self._connected_at: float | None = None
         self._turns_this_connection = 0
+        self._phase: Literal["idle", "connecting", "serving"] = "idle"
 
     # ------------------------------------------------------------------------------------------ consumer API
 
@@ -299,7 +300,7 @@ class LiveSession:
             clock=self._clock,
         )
         try:
-            await self._lifecycle()
+            await self._drive()
             self._finish(ev.SessionClosed())
         except _Fatal as exc:
             self._finish(ev.Fatal(message=exc.message, code=exc.code))
@@ -316,6 +317,28 @@ class LiveSession:
             self._session = None
             if self._runner is not None:
                 await self._runner.aclose()
+
+    async def _drive(self) -> None:
+        """Run the lifecycle; a ``close()`` that lands while connecting or backing off cancels it at once (a serving
+        connection ends by itself when its socket closes)."""
+        life = asyncio.create_task(self._lifecycle(), name="live-lifecycle")
+        closing = asyncio.create_task(self._closing.wait(), name="live-close-request")
+        try:
+            await asyncio.wait({life, closing}, return_when=asyncio.FIRST_COMPLETED)
+            if not life.done():
+                if self._phase != "serving":
+                    life.cancel()
+                await asyncio.wait({life}, timeout=5)
+                if not life.done():
+                    life.cancel()
+                    await asyncio.wait({life})
+            if not life.cancelled():
+                life.result()  # re-raises _Fatal and friends for run()
+        finally:
+            closing.cancel()
+            if not life.done():
+                life.cancel()
+                await asyncio.gather(life, return_exceptions=True)
 
     async def _lifecycle(self) -> None:
         from tui.live.client import build_client, redacted_url
@@ -378,6 +401,7 @@ class LiveSession:
         assert self._client is not None
         config = build_live_config(self.settings, registry=self.registry, resumption_handle=handle)
         stack = contextlib.AsyncExitStack()
+        self._phase = "connecting"
         try:
             try:
                 async with asyncio.timeout(self.settings.connection.connect_timeout_s):
@@ -400,6 +424,7 @@ class LiveSession:
                 raise _Retryable(f"{type(exc).__name__}: {exc}", None) from None
 
             self._session = session
+            self._phase = "serving"
             self.connected = True
             self._connected_at = self._clock()
             self._turns_this_connection = 0
@@ -416,6 +441,7 @@ class LiveSession:
         finally:
             self.connected = False
             self._session = None
+            self._phase = "idle"
             with contextlib.suppress(Exception):
                 await stack.aclose()
 
