@@ -88,7 +88,7 @@ async def test_mic_is_resampled_sent_muted_and_gated() -> None:
     assert all(s.closed for s in sd.streams)
 
 
-async def test_mute_ends_the_audio_stream_once() -> None:
+async def test_mute_ends_the_audio_stream_once_and_drops_chunks_in_flight() -> None:
     sd = FakeSoundDevice()
     b = MediaBridge(AudioSettings(), VideoSettings(), sounddevice=sd)
     session = FakeSession()
@@ -97,13 +97,21 @@ async def test_mute_ends_the_audio_stream_once() -> None:
         mic = sd.stream("input")
         mic.feed_input(tone48k(40))
         await settle(lambda: b.chunks_sent == 1)
+        b.mic.muted = True  # type: ignore[union-attr]
+        mic.feed_input(tone48k(40))  # the device stops handing chunks over at once...
         b.mic.muted = False  # type: ignore[union-attr]
-        b.muted = True  # muted in the bridge while the device still delivers a chunk in flight
-        mic.feed_input(tone48k(40))
-        mic.feed_input(tone48k(40))
+        mic.feed_input(tone48k(40))  # ...and one already on its way when the bridge mutes is dropped
+        b.set_muted(True)
+        b.set_muted(True)
         await settle(lambda: session.stream_ends == 1)
         await asyncio.sleep(0.05)
-        assert session.stream_ends == 1
+        assert session.stream_ends == 1 and b.chunks_sent == 1
+        assert [a for a, _ in session.actions] == ["mute"]
+        b.set_muted(False)
+        mic.feed_input(tone48k(40))
+        await settle(lambda: b.chunks_sent == 2)
+        b.set_muted(True)
+        await settle(lambda: session.stream_ends == 2)  # a new stretch of speech, a new stream end
     finally:
         await b.stop()
 

@@ -128,6 +128,7 @@ class MediaBridge:
         self._session: MediaSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._mic_task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Future[Any]] = set()
         self._stream_open = False
         self.frames_done = asyncio.Event()
         """Set when the frame source has ended (or there is none)."""
@@ -259,7 +260,11 @@ class MediaBridge:
         if self.mic is not None:
             self.mic.muted = muted
         if self._session is not None:
-            self._fire(self._session.note_action("mute" if muted else "unmute"))
+            self._fire(self._send(self._session.note_action, "mute" if muted else "unmute"))
+            if muted and self._stream_open:
+                # Tell server VAD the user stopped, so a muted mic does not leave a turn hanging open.
+                self._stream_open = False
+                self._fire(self._send(self._session.audio_stream_end))
 
     def toggle_mute(self) -> bool:
         self.set_muted(not self.muted)
@@ -268,13 +273,14 @@ class MediaBridge:
     def set_half_duplex(self, enabled: bool) -> None:
         self.gate.enabled = enabled
         if self._session is not None:
-            self._fire(self._session.note_action("half_duplex", enabled=enabled))
+            self._fire(self._send(self._session.note_action, "half_duplex", enabled=enabled))
 
     def _fire(self, value: Any) -> None:
+        """Run a session call from sync code; the set holds a reference until it is done (bounded by the work)."""
         if inspect.isawaitable(value):
             task = asyncio.ensure_future(value)
-            self._tasks.append(task)  # type: ignore[arg-type]
-            task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     def gated(self, now: float | None = None) -> bool:
         now = self._clock() if now is None else now
@@ -290,13 +296,10 @@ class MediaBridge:
         assert mic is not None and session is not None
         while True:
             chunk = await mic.read()
-            if self.muted or self.gated():
-                if self.muted and self._stream_open:
-                    # Tell server VAD the user stopped, so a muted mic does not leave a turn hanging open.
-                    self._stream_open = False
-                    await self._send(session.audio_stream_end)
-                elif not self.muted:
-                    self.gate.gated_chunks += 1
+            if self.muted:
+                continue  # a chunk that was in flight when the mic was muted
+            if self.gated():
+                self.gate.gated_chunks += 1
                 continue
             self._stream_open = True
             if await self._send(session.send_audio, chunk):
