@@ -27,7 +27,7 @@ KEY = "test-key"
 
 @asynccontextmanager
 async def mock_server(faults: str = "", **options: Any) -> AsyncIterator[MockServer]:
-    opts = MockOptions(pace=0, faults=FaultPlan.parse(faults), **options)
+    opts = MockOptions(faults=FaultPlan.parse(faults), **{"pace": 0.0, **options})
     async with serve_mock(opts) as mock:
         yield mock
 
@@ -505,3 +505,83 @@ async def test_close_while_connecting_ends_promptly_with_session_closed() -> Non
         await d.run_to_end(timeout=3)
         assert isinstance(d.events[-1], ev.SessionClosed)
         assert not d.of(ev.Fatal)
+
+
+async def test_missing_pongs_are_a_drop_and_slow_pongs_within_the_timeout_are_fine() -> None:
+    async with mock_server("no-pongs,sessions:1") as mock:
+        s = settings_for(mock, ping_interval_s=0.2, ping_timeout_s=0.4)
+        async with Driver(LiveSession(s)) as d:
+            await d.wait_for(ev.Connected)
+            gone = await d.wait_for(ev.Disconnected, timeout=5)
+            assert gone.will_retry and gone.code in (1006, 1011)
+            again = await d.wait_for(ev.Connected, after=d.events.index(gone))
+            assert again.resumed is False  # no turn happened, so there was no handle to resume with
+            await d.turn("still here?")
+    async with mock_server("slow-pongs:0.3") as mock:
+        s = settings_for(mock, ping_interval_s=0.2, ping_timeout_s=2.0)
+        async with Driver(LiveSession(s)) as d:
+            await d.wait_for(ev.Connected)
+            await asyncio.sleep(1.2)  # several pings answered late, all within the timeout
+            await d.turn("hello")
+            assert not d.of(ev.Disconnected)
+
+
+async def test_a_frame_over_one_mebibyte_does_not_kill_the_session() -> None:
+    # The SDK's default max_size (1 MiB) would end the session with 1006 here (live-protocol.md §2.3).
+    async with mock_server() as mock, Driver(LiveSession(settings_for(mock))) as d:
+        await d.wait_for(ev.Connected)
+        turn = await d.turn("mock:big hello")
+        assert "hello" in turn.text
+        assert not d.of(ev.Disconnected)
+
+
+async def test_no_compression_is_offered() -> None:
+    headers: list[dict[str, str]] = []
+
+    class HeaderTap(RecordingTap):
+        def on_open(self, t_ns: int, url: str, h: dict[str, str]) -> None:
+            headers.append({k.lower(): v for k, v in h.items()})
+
+    async with mock_server() as mock, Driver(LiveSession(settings_for(mock), tap=HeaderTap())) as d:
+        await d.wait_for(ev.Connected)
+    (sent,) = headers
+    assert "sec-websocket-extensions" not in sent
+    assert sent["x-goog-api-key"] == KEY  # what a recorder must redact (tap.py's contract)
+
+
+async def test_phantom_interruption_keeps_the_rest_of_the_reply_in_a_new_generation() -> None:
+    async with mock_server() as mock, Driver(LiveSession(settings_for(mock, session={"modality": "AUDIO"}))) as d:
+        await d.wait_for(ev.Connected)
+        m = d.mark()
+        await d.session.send_text("mock:phantom hello")
+        cut = await d.wait_for(ev.Interrupted, after=m)
+        done = await d.wait_for(ev.TurnComplete, after=m)
+        after = [a for a in d.of(ev.ModelAudio, after=m) if a.generation > cut.generation]
+        assert after, "audio after a phantom interrupted must not be dropped as part of the cut generation"
+        assert done.generation == after[-1].generation
+        cut_turn = d.session.state.model_turn(cut.generation)
+        assert isinstance(cut_turn, ModelTurn) and cut_turn.interrupted
+
+
+async def test_go_away_cuts_a_turn_that_cannot_finish_in_time_then_resumes() -> None:
+    # Real-time pacing: the long reply's turnComplete would come ~12 s later, far past timeLeft − margin.
+    async with mock_server("goaway:1@1.5,sessions:1", pace=1.0) as mock:
+        s = settings_for(mock, session={"modality": "AUDIO"}, go_away_margin_s=0.5)
+        async with Driver(LiveSession(s)) as d:
+            await d.wait_for(ev.Connected)
+            await d.session.send_text("mock:long talk for a while")
+            first = await d.wait_for(ev.ModelAudio)
+            await d.wait_for(ev.GoAway)
+            cut = await d.wait_for(ev.Interrupted, timeout=5)
+            assert cut.generation == first.generation
+            notice = await d.wait_for(ev.Notice, lambda e: "cut short" in e.message)
+            assert notice.level == "warning"
+            rec = await d.wait_for(ev.Reconnecting)
+            assert rec.cause == "go_away"
+            # The demo hands out a resumption handle only after a completed turn, and the only turn was cut: the
+            # reconnect is a new session, and the session says so (the handle path is tested above).
+            again = await d.wait_for(ev.Connected, after=d.events.index(rec))
+            assert again.resumed is False
+            assert any("no handle yet" in n.message for n in d.of(ev.Notice))
+            turn = d.session.state.model_turn(cut.generation)
+            assert isinstance(turn, ModelTurn) and turn.interrupted and not turn.complete

@@ -17,8 +17,11 @@ PCM_100MS = b"\x00\x00" * 2400  # 100 ms at 24 kHz s16le mono
 
 def test_typed_turn_then_streamed_text_reply_with_latency_and_usage() -> None:
     s = ConversationState()
+    assert not s.awaiting_reply
     assert s.apply(ev.UserText(text="hello"), at=10.0) == [TurnChange("started", 1, "user")]
+    assert s.awaiting_reply
     assert s.apply(ev.ModelText(text="Hi ", generation=0), at=10.25) == [TurnChange("started", 2, "model")]
+    assert not s.awaiting_reply
     assert s.apply(ev.ModelText(text="there.", generation=0), at=10.5) == [TurnChange("updated", 2, "model")]
     assert s.model_busy
     assert s.apply(ev.GenerationComplete(generation=0), at=10.6) == [TurnChange("updated", 2, "model")]

@@ -520,8 +520,8 @@ class LiveSession:
             deadline = self._go_away_deadline
             if deadline is None:
                 return
-            if not self.state.model_busy:
-                return
+            if not self.state.model_busy and not self.state.awaiting_reply:
+                return  # nothing in flight: resume now (a typed turn still waiting for its reply holds us back)
             left = deadline - self._clock()
             if left <= 0:
                 return

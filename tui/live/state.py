@@ -205,6 +205,11 @@ class ConversationState:
             return True
         return any(c.status in ("pending", "running") for c in t.tool_calls)
 
+    @property
+    def awaiting_reply(self) -> bool:
+        """True when the latest turn is typed user text the model has not started answering yet."""
+        return bool(self._turns) and isinstance(self._turns[-1], UserTurn) and bool(self._turns[-1].text)
+
     # ------------------------------------------------------------------------------------------ transitions
 
     def note_user_input_end(self, at: float | None = None) -> None:
