@@ -229,6 +229,26 @@ def bench_bursty(
     return BurstResult(turns, buf.underruns, turns_bad, latencies, buf.prebuffer_ms)
 
 
+def bench_resampler() -> list[tuple[int, int, float, float]]:
+    """(rate in, rate out, chunk ms, µs per chunk) for the resampling a device without 16/24 kHz needs."""
+    import time
+
+    from tui.media.resample import Resampler
+
+    rows = []
+    for rate_in, rate_out, ms in ((44100, 16000, 40), (48000, 16000, 40), (24000, 44100, 200), (24000, 48000, 200)):
+        r = Resampler(rate_in, rate_out)
+        block = np.random.default_rng(0).integers(-3000, 3000, int(rate_in * ms / 1000)).astype("<i2").tobytes()
+        for _ in range(10):
+            r.process(block)
+        n = 100
+        t0 = time.perf_counter()
+        for _ in range(n):
+            r.process(block)
+        rows.append((rate_in, rate_out, float(ms), (time.perf_counter() - t0) / n * 1e6))
+    return rows
+
+
 def pct(values: list[float], q: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(q * (len(s) - 1) + 0.5))]
@@ -273,6 +293,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r.final_prebuffer_ms:>8.0f}ms"
             )
     print("    target: 0 underruns with <= 150 ms added latency (Speaker default: 120 ms, adaptive up to 300 ms)")
+    print()
+    print("(c) resampling cost on the event loop (wall clock, this machine)")
+    for rate_in, rate_out, ms, us in bench_resampler():
+        share = us / (ms * 1000) * 100
+        print(
+            f"    {rate_in:>5} -> {rate_out:>5} Hz, {ms:.0f} ms chunks: {us:7.0f} us per chunk ({share:.2f}% of a core)"
+        )
     return 0
 
 

@@ -274,5 +274,9 @@ class Speaker:
         return self.buffer.interrupt(generation)
 
     def end(self, generation: int) -> None:
-        """The generation is complete: play out what is buffered without waiting for more."""
+        """The generation is complete: play out what is buffered (and the resampler's tail) without waiting."""
+        for resampler in self._resamplers.values():
+            tail = resampler.flush()
+            if tail:
+                self.buffer.push(tail, generation, time.monotonic())
         self.buffer.mark_end(generation)
