@@ -265,13 +265,22 @@ class Recorder:
         max_queue_items: int = 50_000,
         fsync_interval_s: float = 1.0,
         clock_ns: Callable[[], int] = time.monotonic_ns,
+        created_unix: float | None = None,
     ) -> None:
         self._redactor = Redactor(secrets, enabled=redact)
-        self._writer = RecordWriter(
-            path, make_header(model=model, config=config, description=description, redacted=redact), self._redactor
-        )
-        self.path = self._writer.path
         self._t0 = clock_ns()
+        # The wall-clock time of t = 0, so replay can give time-dependent tools (a clock) the recorded time.
+        header = make_header(
+            model=model,
+            config=config,
+            description=description,
+            redacted=redact,
+            extra={"created_unix": time.time() if created_unix is None else created_unix},
+        )
+        self.last_recv_us = 0
+        """Recorded time of the last frame received: replay's wall clock for tools is ``created_unix`` plus this."""
+        self._writer = RecordWriter(path, header, self._redactor)
+        self.path = self._writer.path
         self._on_problem = on_problem
         self._max_bytes = max_queue_bytes
         self._max_items = max_queue_items
@@ -321,7 +330,8 @@ class Recorder:
         self._put(("c2s", self._us(t_ns), data), len(data))
 
     def on_recv(self, t_ns: int, data: bytes) -> None:
-        self._put(("s2c", self._us(t_ns), data), len(data))
+        self.last_recv_us = self._us(t_ns)
+        self._put(("s2c", self.last_recv_us, data), len(data))
 
     def on_close(self, t_ns: int, code: int | None, reason: str) -> None:
         self._put(("close", self._us(t_ns), max(self._seg, 0), code, reason), 64)
