@@ -153,6 +153,12 @@ class AudioSettings(_Section):
     """Playback pre-buffer that absorbs the server's bursty chunk arrival."""
     half_duplex: bool = False
     """Gate the mic while the model speaks (speakers without headphones)."""
+    half_duplex_tail_ms: int = Field(default=300, ge=0, le=2000)
+    """Half-duplex: keep the mic gated this long after the model's audio stops (room echo dies away)."""
+    max_jitter_ms: int = Field(default=300, ge=0, le=2000)
+    """The pre-buffer grows after an underrun, up to this (it shrinks back towards ``jitter_ms`` on clean turns)."""
+    speaker_block_ms: int = Field(default=10, ge=2, le=40)
+    """Speaker device block: at most this much audio is heard after an interruption."""
     start_muted: bool = False
     """Start with the microphone muted."""
 

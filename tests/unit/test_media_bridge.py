@@ -264,3 +264,19 @@ async def test_run_starts_and_stops_with_its_task() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert all(s.closed for s in sd.streams)
+
+
+async def test_audio_settings_reach_the_devices() -> None:
+    sd = FakeSoundDevice(output_rates={24000})
+    settings = AudioSettings(
+        speaker_block_ms=5, jitter_ms=80, max_jitter_ms=200, half_duplex=True, half_duplex_tail_ms=500, mic_chunk_ms=20
+    )
+    b = MediaBridge(settings, VideoSettings(), sounddevice=sd)
+    await b.start(FakeSession())
+    try:
+        assert sd.stream("output").blocksize == 120 and sd.stream("input").blocksize == 960
+        assert b.speaker is not None
+        assert (b.speaker.buffer.prebuffer_ms, b.speaker.buffer.max_prebuffer_ms) == (80, 200)
+        assert b.gate.enabled and b.gate.tail_s == 0.5
+    finally:
+        await b.stop()

@@ -116,7 +116,10 @@ class MediaBridge:
         self.frame_source = frame_source
         self._injected_devices = mic is not None or speaker is not None
         self.muted = bool(getattr(audio, "start_muted", False))
-        self.gate = HalfDuplexGate(enabled=bool(getattr(audio, "half_duplex", False)))
+        self.gate = HalfDuplexGate(
+            enabled=bool(getattr(audio, "half_duplex", False)),
+            tail_s=getattr(audio, "half_duplex_tail_ms", 300) / 1000.0,
+        )
         self.echo = EchoDetector()
         self.mic_meter = LevelMeter()
         self.speaker_meter = LevelMeter()
@@ -173,7 +176,12 @@ class MediaBridge:
                     mic.start(sd)
                     self.mic = mic
                 else:
-                    speaker = Speaker(device=index, prebuffer_ms=settings.jitter_ms)
+                    speaker = Speaker(
+                        device=index,
+                        block_ms=settings.speaker_block_ms,
+                        prebuffer_ms=settings.jitter_ms,
+                        max_prebuffer_ms=settings.max_jitter_ms,
+                    )
                     speaker.start(sd)
                     self.speaker = speaker
             except AudioUnavailable as exc:
