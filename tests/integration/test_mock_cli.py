@@ -72,21 +72,13 @@ async def test_cli_serves_the_sdk_and_stops_on_ctrl_c(monkeypatch: pytest.Monkey
     [
         (["--host", "0.0.0.0"], "not loopback"),
         (["--fault", "explode"], "bad fault 'explode'"),
-        (["--replay", "pyproject.toml"], "replay backend is not available yet"),
+        (["--replay", str(ROOT / "pyproject.toml")], "pyproject.toml"),
         (["--replay", "no/such/file.rec"], "no such file"),
         (["--pace", "-1"], "--pace"),
         (["--close-after", "1"], "--close-code"),
     ],
 )
 def test_cli_user_errors_are_one_line(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
-    if argv[0] == "--replay" and argv[1] == "pyproject.toml":
-        argv = ["--replay", str(ROOT / "pyproject.toml")]
-        try:
-            import tui.replay.backend  # noqa: F401
-        except ModuleNotFoundError:
-            pass
-        else:
-            pytest.skip("the replay backend exists now; this case checked its absence")
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err

@@ -255,6 +255,12 @@ async def test_memory_within_a_session_and_after_resumption(mock: MockServer) ->
         await session.send_client_content(turns=say("what's my name?"))
         messages = await one_turn(session)
     assert "Your name is Ada Lovelace." in text_of(messages)
+    async with client.aio.live.connect(model=MODEL, config=config) as session:
+        await session.send_client_content(turns=say("Remember that the key is under the mat."))
+        assert "Noted: the key is under the mat." in text_of(await one_turn(session))
+        await session.send_client_content(turns=say("What do you remember?"))
+        recalled = text_of(await one_turn(session))
+    assert "your name is Ada Lovelace; the key is under the mat" in recalled
     fresh = {"response_modalities": ["TEXT"]}
     async with client.aio.live.connect(model=MODEL, config=fresh) as session:
         await session.send_client_content(turns=say("what's my name?"))
@@ -296,6 +302,27 @@ async def test_tool_call_round_trip(mock: MockServer) -> None:
                     break
     assert "The get_weather tool says: sunny, 21 C." in reply
     assert clock.name == "get_time" and clock.args == {"timezone": "Asia/Tokyo"}
+
+
+async def test_a_user_function_named_in_the_text_is_called(mock: MockServer) -> None:
+    def lights_on(room: str) -> str:
+        """Switch the lights on."""
+        return room
+
+    config = types.LiveConnectConfig(response_modalities=[types.Modality.TEXT], tools=[lights_on])
+    async with client_for(mock).aio.live.connect(model=MODEL, config=config) as session:
+        await session.send_client_content(turns=say("please run lights on for me"))
+        async with asyncio.timeout(3):
+            async for m in session.receive():
+                if m.tool_call:
+                    call = m.tool_call.function_calls[0]  # type: ignore[index]
+                    break
+        await session.send_tool_response(
+            function_responses=types.FunctionResponse(id=call.id, name=call.name, response={"ok": True, "room": "hall"})
+        )
+        reply = text_of(await one_turn(session))
+    assert call.name == "lights_on" and call.args == {}
+    assert 'The lights_on tool says: {"ok": true, "room": "hall"}.' in reply
 
 
 async def test_undeclared_tool_is_not_called(mock: MockServer) -> None:

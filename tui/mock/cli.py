@@ -96,14 +96,13 @@ def options_from_args(args: argparse.Namespace) -> MockOptions:
             raise UserError(f"--replay: no such file: {args.replay}")
         backend = "replay"
         backend_options["path"] = args.replay
-        resolve_backend("replay")  # fails with a clear UserError until the replay backend exists
     if args.pace < 0:
         raise UserError("--pace must be >= 0")
     if not 0 <= args.port <= 65535:
         raise UserError("--port must be between 0 and 65535")
     if args.max_sessions < 1:
         raise UserError("--max-sessions must be at least 1")
-    return MockOptions(
+    options = MockOptions(
         host=args.host,
         port=args.port,
         tls=not args.no_tls,
@@ -116,6 +115,10 @@ def options_from_args(args: argparse.Namespace) -> MockOptions:
         backend_options=backend_options,
         allow_remote=args.allow_remote,
     )
+    if backend == "replay":
+        # Build one backend now so a foreign or corrupt recording is one clear error at start, not per session.
+        resolve_backend("replay")(options)
+    return options
 
 
 def banner(mock: MockServer) -> str:
