@@ -18,6 +18,13 @@ from tui.media.bridge import MediaBridge
 from tui.media.devices import AudioUnavailable
 
 
+@pytest.fixture(autouse=True)
+def _local_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about a local machine: an SSH login running them must not add its audio-server notice."""
+    for var in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY", "PULSE_SERVER", "XDG_RUNTIME_DIR"):
+        monkeypatch.delenv(var, raising=False)
+
+
 class FakeSession:
     def __init__(self) -> None:
         self.audio: list[bytes] = []
@@ -280,3 +287,16 @@ async def test_audio_settings_reach_the_devices() -> None:
         assert b.gate.enabled and b.gate.tail_s == 0.5
     finally:
         await b.stop()
+
+
+async def test_a_machine_without_sound_devices_gets_one_short_notice() -> None:
+    sd = FakeSoundDevice()
+    sd.devices = []
+    sd.default.device = (-1, -1)
+    notices: list[Notice] = []
+    b = MediaBridge(AudioSettings(), VideoSettings(), sounddevice=sd, on_notice=notices.append)
+    await b.start(FakeSession())
+    await b.stop()
+    assert [n.message for n in notices] == [
+        "no audio devices found (no microphone, no speaker); connect one, or run with --no-audio. Continuing text-only."
+    ]

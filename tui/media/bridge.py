@@ -186,6 +186,8 @@ class MediaBridge:
                     self.speaker = speaker
             except AudioUnavailable as exc:
                 problems.append(str(exc))
+        if len(problems) == 2 and all(p.startswith("no audio ") and "device found" in p for p in problems):
+            problems = ["no audio devices found (no microphone, no speaker); connect one, or run with --no-audio"]
         if problems:
             if remote.message:
                 problems.append(remote.message)
