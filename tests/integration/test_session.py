@@ -585,3 +585,34 @@ async def test_go_away_cuts_a_turn_that_cannot_finish_in_time_then_resumes() -> 
             assert any("no handle yet" in n.message for n in d.of(ev.Notice))
             turn = d.session.state.model_turn(cut.generation)
             assert isinstance(turn, ModelTurn) and turn.interrupted and not turn.complete
+
+
+SLOW_SYNC_TOOL = '''
+import time
+
+def slow_sum(a: int = 1, b: int = 2) -> int:
+    """Adds, slowly."""
+    time.sleep(0.8)
+    return a + b
+'''
+
+
+async def test_a_tool_result_is_not_sent_on_a_connection_that_did_not_ask(tmp_path: Path) -> None:
+    module = tmp_path / "slow_sync.py"
+    module.write_text(SLOW_SYNC_TOOL)
+    tap = RecordingTap()
+    async with mock_server("close:1011@0.3s,sessions:1") as mock:
+        s = settings_for(mock, session={"tools_files": (module,)})
+        async with Driver(LiveSession(s, tap=tap)) as d:
+            await d.wait_for(ev.Connected)
+            await d.session.send_text("please call slow_sum")
+            await d.wait_for(ev.ToolStatusChanged, lambda e: e.status == "running")
+            gone = await d.wait_for(ev.Disconnected)
+            assert gone.code == 1011
+            await d.wait_for(ev.Connected, after=d.events.index(gone))
+            done = await d.wait_for(ev.ToolStatusChanged, lambda e: e.status == "ok", timeout=5)
+            notice = await d.wait_for(ev.Notice, lambda e: "not delivered" in e.message)
+            assert "slow_sum" in notice.message and done.name == "slow_sum"
+            assert not any("tool_response" in f for f in tap.sent)
+            assert d.session.connected
+            await d.turn("hello again")

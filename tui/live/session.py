@@ -54,6 +54,8 @@ MAX_PENDING_TEXTS = 8
 MAX_BAD_FRAMES = 20
 """Consecutive unreadable server frames tolerated before the session gives up."""
 INPUT_RATE = 16_000
+MAX_TRACKED_CALLS = 256
+"""Tool call ids remembered (with their connection) until answered."""
 
 _KEY_WORDS = ("api key", "api_key", "apikey", "credential", "unauthenticated", "permission", "auth", "token")
 
@@ -189,6 +191,9 @@ class LiveSession:
         self._connected_at: float | None = None
         self._turns_this_connection = 0
         self._phase: Literal["idle", "connecting", "serving"] = "idle"
+        self._epoch = 0
+        """Connection number: tool calls are answered only on the connection that made them."""
+        self._call_epoch: dict[str, int] = {}
 
     # ------------------------------------------------------------------------------------------ consumer API
 
@@ -424,6 +429,7 @@ class LiveSession:
                 raise _Retryable(f"{type(exc).__name__}: {exc}", None) from None
 
             self._session = session
+            self._epoch += 1
             self._phase = "serving"
             self.connected = True
             self._connected_at = self._clock()
@@ -503,6 +509,10 @@ class LiveSession:
         for event in events:
             self._emit(event)
             if isinstance(event, ev.ToolCall) and runner is not None:
+                for call in event.calls:
+                    self._call_epoch[call.id] = self._epoch
+                while len(self._call_epoch) > MAX_TRACKED_CALLS:
+                    self._call_epoch.pop(next(iter(self._call_epoch)))
                 runner.submit(event.calls)
             elif isinstance(event, ev.ToolCallCancelled) and runner is not None:
                 runner.cancel(event.ids)
@@ -598,12 +608,20 @@ class LiveSession:
 
     async def _respond(self, responses: list[dict[str, Any]]) -> None:
         session = self._session if self.connected else None
+        current = [r for r in responses if self._call_epoch.pop(str(r["id"]), None) == self._epoch]
+        stale = [r for r in responses if r not in current]
         if session is None:
-            log.info("tool responses %s not sent: disconnected", [r["id"] for r in responses])
+            stale, current = responses, []
+        if stale:
+            # A call made on an earlier connection is not answered on a new one: its id may be unknown there (and
+            # could get the new connection closed); the user can simply ask again.
+            names = ", ".join(sorted({str(r["name"]) for r in stale}))
+            self._emit(ev.Notice("warning", f"the result of {names} was not delivered: the connection was replaced"))
+        if not current or session is None:
             return
         from google.genai import types
 
-        await session.send_tool_response(function_responses=[types.FunctionResponse(**r) for r in responses])
+        await session.send_tool_response(function_responses=[types.FunctionResponse(**r) for r in current])
 
     def _backoff(self, failures: int) -> float:
         conn = self.settings.connection
