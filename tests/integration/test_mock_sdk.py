@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import math
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,7 +16,9 @@ import pytest
 from google import genai
 from google.genai import errors, types
 from PIL import Image
+from websockets.asyncio.client import ClientConnection
 
+from tui.live import wire
 from tui.mock.server import MockOptions, MockServer, serve_mock
 
 MODEL = "gemini-live-2.5-flash-preview"
@@ -489,3 +492,73 @@ async def _last_session(mock: MockServer) -> Any:
         while mock.stats.sessions_active or not mock.sessions:
             await asyncio.sleep(0.01)
     return mock.sessions[-1]
+
+
+async def test_every_server_kind_the_demo_sends_is_parsed_by_the_sdk(mock: MockServer) -> None:
+    raw: list[bytes] = []
+
+    class Recording(ClientConnection):
+        async def recv(self, decode: bool | None = None) -> Any:
+            data = await super().recv(decode=decode)
+            raw.append(data if isinstance(data, bytes) else data.encode())
+            return data
+
+    http = mock.sdk_http_options(async_client_args={"ssl": mock.client_ssl_context(), "create_connection": Recording})
+    client = genai.Client(api_key="k", http_options=http)
+    config = {
+        "response_modalities": ["AUDIO"],
+        "tools": [WEATHER],
+        "session_resumption": {},
+        "input_audio_transcription": {},
+        "output_audio_transcription": {},
+    }
+    parsed: list[types.LiveServerMessage] = []
+    async with client.aio.live.connect(model=MODEL, config=config) as session:
+        await session.send_realtime_input(text="mock:thinking goaway hello")
+        parsed += await one_turn(session)
+        await session.send_client_content(turns=say("weather in Rome?"))
+        async with asyncio.timeout(3):
+            async for m in session.receive():
+                parsed.append(m)
+                if m.tool_call:
+                    call = m.tool_call.function_calls[0]  # type: ignore[index]
+                    break
+        await session.send_tool_response(
+            function_responses=types.FunctionResponse(id=call.id, name=call.name, response={"r": 1})
+        )
+        parsed += await one_turn(session)
+        await session.send_client_content(turns=say("weather in Oslo?"))
+        async with asyncio.timeout(3):
+            async for m in session.receive():
+                parsed.append(m)
+                if m.tool_call:
+                    break
+        await session.send_client_content(turns=say("stop"))  # interrupts the pending call
+        parsed += await one_turn(session)
+        parsed += await one_turn(session)
+    seen: set[str] = set()
+    for data in raw:
+        frame = json.loads(data)
+        assert wire.message_kind(frame) in wire.SERVER_KINDS, frame
+        for key, value in frame.items():
+            seen.add(key)
+            if key == "serverContent":
+                seen.update(f"serverContent.{k}" for k in value)
+    assert seen == {
+        "setupComplete",
+        "serverContent",
+        "serverContent.modelTurn",
+        "serverContent.outputTranscription",
+        "serverContent.inputTranscription",
+        "serverContent.generationComplete",
+        "serverContent.turnComplete",
+        "serverContent.interrupted",
+        "usageMetadata",
+        "toolCall",
+        "toolCallCancellation",
+        "goAway",
+        "sessionResumptionUpdate",
+    }
+    # Every frame the SDK read after setupComplete came out of receive() as a message with content.
+    assert len(parsed) == len(raw) - 1
+    assert all(m.model_dump(exclude_none=True) for m in parsed)
