@@ -12,7 +12,8 @@ from its callback) with a simulated device that pulls one block every ``block_ms
     - ``paced+gaps``: the server generates at real-time speed (the harshest speed that can work at all) and
       delivers each 100–240 ms chunk when it is ready, except that half of all deliveries stall for a 150–180 ms
       gap after the previous one; chunks held up by a stall then arrive back to back.
-    - ``fast+gaps``: the same with generation at 1.5× real time (what the server usually manages).
+    - ``bursts``: bursts of 1–3 back-to-back 100–240 ms chunks, each burst followed by a 150–180 ms gap.
+    - ``fast+gaps``: the same as ``paced+gaps`` with generation at 1.5× real time (what the server usually manages).
     - ``iid``: each message 100–240 ms of audio, each gap 150–180 ms, independent: on average barely faster than
       real time (1.03×), a random walk that no fixed pre-buffer can cover on long turns; shown for honesty, and
       to show the adaptive pre-buffer.
@@ -154,6 +155,21 @@ def arrivals_captured(rng: random.Random, timings: list[list[float]]) -> list[tu
     return [(at, rng.randint(100, 240)) for at in rng.choice(timings)]
 
 
+def arrivals_bursts(rng: random.Random, turn_s: float) -> list[tuple[float, int]]:
+    """Bursts of 1–3 back-to-back chunks of 100–240 ms, each burst followed by a 150–180 ms gap."""
+    out: list[tuple[float, int]] = []
+    at = 0.0
+    total = 0.0
+    while total < turn_s:
+        for _ in range(rng.randint(1, 3)):
+            ms = rng.randint(100, 240)
+            out.append((at, ms))
+            total += ms / 1000
+            at += 0.002
+        at += rng.uniform(0.150, 0.180)
+    return out
+
+
 def arrivals_iid(rng: random.Random, turn_s: float) -> list[tuple[float, int]]:
     out: list[tuple[float, int]] = []
     at = 0.0
@@ -194,6 +210,8 @@ def bench_bursty(
         turn_s = rng.uniform(2.0, 10.0)
         if model == "captured":
             arr = arrivals_captured(rng, captured_turns())
+        elif model == "bursts":
+            arr = arrivals_bursts(rng, turn_s)
         elif model == "iid":
             arr = arrivals_iid(rng, turn_s)
         else:
@@ -277,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     header += f"{'lat p50':>8} {'lat max':>8} {'end prebuf':>10}"
     print(header)
     timed = captured_turns()
-    models = (["captured"] if timed else []) + ["fast+gaps", "paced+gaps", "iid"]
+    models = (["captured"] if timed else []) + ["bursts", "fast+gaps", "paced+gaps", "iid"]
     if timed:
         spans = ", ".join(f"{len(t)} chunks in {t[-1] * 1000:.0f} ms" for t in timed)
         print(f"    captured = the {len(timed)} timed real gemini-3.8 turns: {spans}")
