@@ -616,3 +616,33 @@ async def test_a_tool_result_is_not_sent_on_a_connection_that_did_not_ask(tmp_pa
             assert not any("tool_response" in f for f in tap.sent)
             assert d.session.connected
             await d.turn("hello again")
+
+
+async def test_a_refused_resumption_handle_starts_a_new_session_instead_of_failing() -> None:
+    from tui.mock.demo import DemoBackend
+    from tui.mock.server import MockConnection
+
+    class ForgetfulServer:
+        """The demo, except that it refuses every resumption handle (as a server does once a handle expired)."""
+
+        def __init__(self, options: MockOptions) -> None:
+            self.demo = DemoBackend(options)
+
+        async def run(self, conn: MockConnection) -> None:
+            if conn.setup.resume_handle:
+                await conn.close(1008, "Invalid session handle")
+                return
+            await self.demo.run(conn)
+
+    opts = MockOptions(pace=0)
+    async with serve_mock(opts, backend_factory=ForgetfulServer) as mock, Driver(LiveSession(settings_for(mock))) as d:
+        await d.wait_for(ev.Connected)
+        await d.turn("my name is Di")
+        m = d.mark()
+        await d.session.send_text("mock:drop go on")
+        notice = await d.wait_for(ev.Notice, lambda e: "refused to resume" in e.message, after=m)
+        assert "Invalid session handle" in notice.message
+        fresh = await d.wait_for(ev.Connected, lambda e: not e.resumed, after=d.events.index(notice))
+        assert fresh.resumed is False
+        assert "Di" not in (await d.turn("what is my name?")).text
+        assert not d.of(ev.Fatal)

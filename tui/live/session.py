@@ -153,6 +153,8 @@ class _Ended:
     cause: Literal["closed", "go_away", "drop"]
     code: int | None = None
     reason: str = ""
+    handle_rejected: bool = False
+    """The server refused the resumption handle this connection presented (1007/1008 before any message)."""
 
 
 class LiveSession:
@@ -369,7 +371,7 @@ class LiveSession:
                 ended = await self._connection(handle, resumed=not first and handle is not None, started=started)
             except _Retryable as exc:
                 last_problem = exc.message
-                ended = _Ended("drop", exc.code, exc.message)
+                ended = _Ended("drop", exc.code, exc.message, handle_rejected=exc.handle_rejected)
             first = False
             if ended.cause == "closed" or self._closing.is_set():
                 return
@@ -393,7 +395,13 @@ class LiveSession:
                     f"attempts (last: {last_problem})",
                     ended.code,
                 )
-            if not self.settings.session.resumption or self.state.resumption_handle is None:
+            if ended.handle_rejected:
+                # Handles expire (and a server may not know one): start over rather than give up on the session.
+                self.state.forget_resumption_handle()
+                self._emit(
+                    ev.Notice("warning", f"the server refused to resume ({ended.reason}); starting a new session")
+                )
+            elif not self.settings.session.resumption or self.state.resumption_handle is None:
                 why = "session resumption is off" if not self.settings.session.resumption else "no handle yet"
                 self._emit(ev.Notice("warning", f"reconnecting as a new session ({why}): the model will not remember"))
 
@@ -422,6 +430,8 @@ class LiveSession:
                     f"no setupComplete within {self.settings.connection.connect_timeout_s:g} s", None
                 ) from None
             except errors.APIError as exc:
+                if handle is not None and exc.code in (1007, 1008):
+                    raise _Retryable(_describe_close(exc.code, _reason(exc)), exc.code, handle_rejected=True) from None
                 _raise_for_close(exc.code, _reason(exc))
                 raise _Retryable(_describe_close(exc.code, _reason(exc)), exc.code) from None
             except Exception as exc:
@@ -443,7 +453,7 @@ class LiveSession:
                 ev.Connected(session_id=getattr(session, "session_id", None), resumed=resumed, setup_ms=setup_ms)
             )
             await self._flush_pending_texts(session)
-            return await self._serve(session)
+            return await self._serve(session, resuming=handle is not None)
         finally:
             self.connected = False
             self._session = None
@@ -451,9 +461,9 @@ class LiveSession:
             with contextlib.suppress(Exception):
                 await stack.aclose()
 
-    async def _serve(self, session: Any) -> _Ended:
+    async def _serve(self, session: Any, *, resuming: bool) -> _Ended:
         """Run the receive loop until the socket closes, ``close()`` is called, or a goAway resumption is due."""
-        recv = asyncio.create_task(self._receive_loop(session), name="live-receive")
+        recv = asyncio.create_task(self._receive_loop(session, resuming=resuming), name="live-receive")
         closing = asyncio.create_task(self._closing.wait(), name="live-closing")
         go_away = asyncio.create_task(self._go_away_due(), name="live-go-away")
         try:
@@ -476,20 +486,24 @@ class LiveSession:
                 t.cancel()
             await asyncio.gather(recv, closing, go_away, return_exceptions=True)
 
-    async def _receive_loop(self, session: Any) -> _Ended:
+    async def _receive_loop(self, session: Any, *, resuming: bool) -> _Ended:
         from google.genai import errors
 
         bad = 0
+        received = 0
         while True:
             try:
                 async for msg in session.receive():
                     bad = 0
+                    received += 1
                     self.counters.messages += 1
                     self._handle(self._converter.convert(msg))
                     await self._queue.wait_for_space()
             except errors.APIError as exc:
                 if self._closing.is_set():
                     return _Ended("closed", exc.code, _reason(exc))
+                if resuming and received == 0 and exc.code in (1007, 1008):
+                    return _Ended("drop", exc.code, _reason(exc), handle_rejected=True)
                 _raise_for_close(exc.code, _reason(exc))
                 return _Ended("drop", exc.code, _reason(exc))
             except (ValueError, TypeError, KeyError) as exc:
@@ -637,10 +651,11 @@ class LiveSession:
 
 
 class _Retryable(Exception):
-    def __init__(self, message: str, code: int | None) -> None:
+    def __init__(self, message: str, code: int | None, *, handle_rejected: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.handle_rejected = handle_rejected
 
 
 def _reason(exc: Any) -> str:

@@ -212,6 +212,10 @@ class ConversationState:
 
     # ------------------------------------------------------------------------------------------ transitions
 
+    def forget_resumption_handle(self) -> None:
+        """The server refused the handle: the next connection starts a new session."""
+        self.resumption_handle = None
+
     def note_user_input_end(self, at: float | None = None) -> None:
         """The user's input ended locally (push-to-talk release, audio stream end): the latency start point."""
         t = self._now(at)
