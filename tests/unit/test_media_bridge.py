@@ -198,6 +198,11 @@ async def test_bad_explicit_device_is_a_user_error_and_unopenable_device_a_notic
     with pytest.raises(UserError, match="no input device matches; candidates: 0: 'USB Mic'"):
         await b.start(FakeSession())
     await b.stop()
+    sd = FakeSoundDevice()
+    b = MediaBridge(AudioSettings(output_device="hdmi"), VideoSettings(), sounddevice=sd)
+    with pytest.raises(UserError, match="--output-device 'hdmi': no output device matches; candidates: 1: 'Speakers'"):
+        await b.start(FakeSession())
+    assert sd.stream("input").closed and b.mic is None  # the mic opened first is not left running
 
     class Refusing(FakeSoundDevice):
         def RawOutputStream(self, **kwargs: Any) -> Any:

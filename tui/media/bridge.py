@@ -186,6 +186,10 @@ class MediaBridge:
                     self.speaker = speaker
             except AudioUnavailable as exc:
                 problems.append(str(exc))
+            except UserError:
+                # A device the user named that does not exist: close what was opened, then let them fix the flag.
+                self._close_devices()
+                raise
         if len(problems) == 2 and all(p.startswith("no audio ") and "device found" in p for p in problems):
             problems = ["no audio devices found (no microphone, no speaker); connect one, or run with --no-audio"]
         if problems:
@@ -235,17 +239,20 @@ class MediaBridge:
                 await self._mic_task
             self._tasks.remove(self._mic_task)
             self._mic_task = None
-        for device in (self.mic, self.speaker):
-            if device is not None:
-                with contextlib.suppress(Exception):
-                    device.stop()
-        self.mic = self.speaker = None
+        self._close_devices()
         self._injected_devices = False
         self.audio_settings = self.audio_settings.model_copy(
             update={"input_device": input_device, "output_device": output_device, "enabled": True}
         )
         self.open_audio()
         self._start_mic_pump()
+
+    def _close_devices(self) -> None:
+        for device in (self.mic, self.speaker):
+            if device is not None:
+                with contextlib.suppress(Exception):
+                    device.stop()
+        self.mic = self.speaker = None
 
     async def stop(self) -> None:
         """Stop the pumps and close the devices."""
