@@ -179,3 +179,38 @@ def test_fault_plan_from_options_applies_to_every_session() -> None:
         return codes
 
     assert asyncio.run(run()) == [1006, 1006]
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "audio_chunks"),
+    [("mock:drop now", 1006, 2), ("mock:close=1011 now", 1011, 0), ("mock:close=1008", 1008, 0), ("mock:big", 1006, 0)],
+)
+async def test_text_triggers_end_the_session(mock: MockServer, text: str, code: int, audio_chunks: int) -> None:
+    async with client_for(mock).aio.live.connect(model=MODEL, config=AUDIO) as session:
+        await session.send_client_content(turns=say(text))
+        got, err = await drain(session)
+    assert err is not None and err.code == code
+    assert len([m for m in got if m.data]) == audio_chunks
+
+
+async def test_text_triggers_that_keep_the_session(mock: MockServer) -> None:
+    async with client_for(mock).aio.live.connect(model=MODEL, config=AUDIO) as session:
+        await session.send_client_content(turns=say("mock:phantom hi"))
+        phantom, err = await drain(session)
+        assert err is None
+        await session.send_client_content(turns=say("mock:silence"))
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(anext(session.receive()), 0.5)
+        await session.send_client_content(turns=say("mock:burst are you back?"))
+        after, err = await drain(session)
+        answered, err2 = await drain(session)
+    assert err2 is None and any(m.data for m in answered)
+    kinds = [
+        "audio" if m.data else "interrupted" if m.server_content and m.server_content.interrupted else "-"
+        for m in phantom
+    ]
+    assert kinds[:2] == ["audio", "interrupted"] and kinds.count("audio") > 2
+    assert err is None
+    # The silent turn was left open; the next input interrupts it, then the new turn is answered.
+    assert after[0].server_content and after[0].server_content.interrupted
+    assert after[1].server_content and after[1].server_content.turn_complete

@@ -298,6 +298,7 @@ class _DemoSession:
     async def _realtime(self, data: Mapping[str, Any]) -> None:
         if "text" in data:
             text = str(data["text"])
+            await self._interrupt()  # the open turn ends before the new input is acknowledged
             if self.setup.input_transcription:
                 await self.conn.send({"serverContent": {"inputTranscription": {"text": text, "finished": True}}})
             await self._start(_Prompt(text=text, source="text"))
