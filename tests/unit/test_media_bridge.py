@@ -305,3 +305,14 @@ async def test_a_machine_without_sound_devices_gets_one_short_notice() -> None:
     assert [n.message for n in notices] == [
         "no audio devices found (no microphone, no speaker); connect one, or run with --no-audio. Continuing text-only."
     ]
+
+
+async def test_a_frames_path_that_does_not_exist_fails_before_any_device_opens(tmp_path: Path) -> None:
+    from tui.errors import UserError
+
+    sd = FakeSoundDevice()
+    video = VideoSettings(source="file", frames_path=tmp_path / "nope")
+    b = MediaBridge(AudioSettings(), video, sounddevice=sd)
+    with pytest.raises(UserError, match=r"--frames: .*nope does not exist"):
+        await b.start(FakeSession())
+    assert sd.streams == []

@@ -201,16 +201,17 @@ class MediaBridge:
             self.notice("info", remote.message)
 
     async def start(self, session: MediaSession) -> None:
-        """Open devices and start the mic and frame pumps for ``session``. A bad explicit device is a UserError."""
+        """Open devices and start the mic and frame pumps for ``session``.
+
+        What the user named explicitly and cannot work (a device or ``--frames`` path that does not exist, a camera
+        without OpenCV) raises ``UserError`` before anything is opened or sent; a missing PortAudio or sound card
+        only costs audio (one notice)."""
         self._session = session
+        if self.frame_source is None:
+            self.frame_source = source_from_settings(self.video_settings)
         if self.audio_settings.enabled or self._injected_devices:
             self.open_audio()
         self._start_mic_pump()
-        if self.frame_source is None:
-            try:
-                self.frame_source = source_from_settings(self.video_settings)
-            except UserError as exc:
-                self.notice("error", str(exc))
         if self.frame_source is not None:
             self._tasks.append(asyncio.create_task(self._pump_frames(self.frame_source), name="media-frames"))
         else:
