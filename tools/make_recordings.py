@@ -129,22 +129,136 @@ async def text_chat_memory(d: Driver) -> None:
     await d.say("What is my name?")
 
 
+async def coffee_maker(d: Driver) -> None:
+    s = d.session
+    await s.send_frame(jpeg((60, 40, 30), "coffee maker"), width=160, height=120, source="camera")
+    before = d.turns_done
+    await d.speak(speech(1.2, pitch=140) + silence(0.7))  # "my coffee maker won't brew" (synthetic voice)
+    await d.until(lambda: d.turns_done > before)
+    await d.settle()
+    await s.send_frame(jpeg((200, 20, 20), "blinking light"), width=160, height=120, source="camera")
+    await d.say("The light on it is blinking red. What do you see?")
+
+
+async def furniture_assembly(d: Driver) -> None:
+    s = d.session
+    await s.send_frame(jpeg((180, 140, 90), "shelf parts"), width=160, height=120, source="camera")
+    await s.send_frame(jpeg((120, 120, 120), "screws and dowels"), width=160, height=120, source="camera")
+    await s.send_frame(jpeg((90, 110, 200), "side panel"), width=160, height=120, source="camera")
+    await d.say("I'm assembling a bookshelf. Which part goes on next? What do you see?")
+
+
 async def weather_tool(d: Driver) -> None:
     await d.say("What's the weather in Paris?")
     await d.say("Thanks. And what time is it in Europe/Paris?")
 
 
+async def tool_cancelled(d: Driver) -> None:
+    s = d.session
+    await s.send_text("Please run lookup_manual for the XR-7 espresso machine.")
+    await d.until(lambda: any(isinstance(e, ev.ToolCall) for e in d.events))
+    await asyncio.sleep(0.2)  # the slow tool is running
+    before = d.turns_done
+    await s.send_text("Never mind, cancel that. What is the weather in Oslo?")
+    await d.until(lambda: any(isinstance(e, ev.ToolCallCancelled) for e in d.events))
+    await d.until(lambda: d.turns_done >= before + 2)  # the cut turn, then the new one
+    await d.settle()
+
+
+async def barge_in(d: Driver) -> None:
+    s = d.session
+    await s.send_text("mock:long Tell me a long story about a lighthouse.")
+    await d.until(lambda: sum(isinstance(e, ev.ModelAudio) for e in d.events) >= 3)
+    before = d.turns_done
+    await d.speak(speech(0.8, pitch=180, seed=2) + silence(0.7), realtime=True)
+    await d.until(lambda: any(isinstance(e, ev.Interrupted) for e in d.events))
+    await d.until(lambda: d.turns_done >= before + 2)  # the interrupted turn, then the answer to the speech
+    await d.settle()
+
+
+async def goaway_resume(d: Driver) -> None:
+    await d.say("My name is Ada.")
+    await d.session.send_text("goaway: please answer anyway")
+    await d.until(lambda: d.connected >= 2)
+    await d.settle()
+    await d.say("What is my name?")
+
+
+async def drop_reconnect(d: Driver) -> None:
+    await d.say("My name is Ada.")
+    await d.session.send_text("mock:drop Tell me a story.")
+    await d.until(lambda: d.connected >= 2, timeout=30)
+    # The cut reply never completes (the session's state keeps it open), so wait for the next turn instead.
+    before = d.turns_done
+    await d.session.send_text("What is my name?")
+    await d.until(lambda: d.turns_done > before)
+    await asyncio.sleep(0.2)
+
+
+async def screen_share(d: Driver) -> None:
+    s = d.session
+    await s.send_frame(jpeg((30, 30, 30), "terminal: make test", (240, 160)), width=240, height=160, source="screen")
+    await d.say("I'm sharing my screen. What do you see?")
+    await s.send_frame(jpeg((240, 240, 240), "browser: docs", (240, 160)), width=240, height=160, source="screen")
+    await d.say("And now? What do you see?")
+
+
+TEXT = {"session": {"modality": "TEXT"}}
+AUDIO = {"session": {"modality": "AUDIO"}}
+
 SCENARIOS: dict[str, tuple[str, dict[str, Any], Scenario, float]] = {
     "text-chat-memory": (
         "Text chat: the user says their name, chats, and the model recalls the name later.",
-        {"session": {"modality": "TEXT"}},
+        TEXT,
         text_chat_memory,
+        0.0,
+    ),
+    "coffee-maker": (
+        "Coffee-maker troubleshooting: camera frames, the user speaks (synthetic voice), then types; spoken replies.",
+        AUDIO,
+        coffee_maker,
+        0.0,
+    ),
+    "furniture-assembly": (
+        "Furniture assembly: camera frames of the parts, questions, spoken guidance.",
+        AUDIO,
+        furniture_assembly,
         0.0,
     ),
     "weather-tool": (
         "A weather tool call round trip (get_weather with the demo data), then the clock tool.",
-        {"session": {"modality": "TEXT"}},
+        TEXT,
         weather_tool,
+        0.0,
+    ),
+    "tool-cancelled": (
+        "A slow tool call (recordings/tools/slow_tools.py) cancelled by the user's next message.",
+        {"session": {"modality": "TEXT", "tools_files": ("recordings/tools/slow_tools.py",)}},
+        tool_cancelled,
+        0.0,
+    ),
+    "barge-in": (
+        "Barge-in: the user starts speaking while the model is still talking; the model is interrupted.",
+        AUDIO,
+        barge_in,
+        0.1,
+    ),
+    "goaway-resume": (
+        "goAway: the server warns it will close; the client resumes with the handle and the model remembers.",
+        TEXT,
+        goaway_resume,
+        0.0,
+    ),
+    "drop-reconnect": (
+        "A dropped connection (TCP abort mid-reply); the client reconnects with its handle and the model remembers.",
+        TEXT,
+        drop_reconnect,
+        0.0,
+    ),
+    "screen-share": (
+        "Screen sharing: two screen frames and questions about them.",
+        TEXT,
+        screen_share,
         0.0,
     ),
 }

@@ -198,8 +198,14 @@ def _filter_fields(model: Any, data: dict[str, Any], dropped: list[str], prefix:
     return out
 
 
-def replay_settings(config: dict[str, Any], base_url: str, ca_file: Path | None) -> tuple[Settings, list[str]]:
-    """Settings as recorded, pointed at the replay mock, without devices or recording. Returns notes too."""
+def replay_settings(
+    config: dict[str, Any], base_url: str, ca_file: Path | None, *, recording: Path | None = None
+) -> tuple[Settings, list[str]]:
+    """Settings as recorded, pointed at the replay mock, without devices or recording. Returns notes too.
+
+    ``--tools`` modules named by a relative path are looked up from the current folder, then next to the recording,
+    then one folder up (curated recordings name them relative to the repository).
+    """
     from pydantic import SecretStr, ValidationError
 
     from tui.config import Settings
@@ -220,6 +226,16 @@ def replay_settings(config: dict[str, Any], base_url: str, ca_file: Path | None)
         clean["project"] = None
         clean["location"] = None
     clean["connection"] = connection
+    session = dict(clean.get("session") or {})
+    tools = session.get("tools_files") or []
+    if tools and recording is not None:
+        resolved = []
+        for name in tools:
+            p = Path(name)
+            candidates = [p] if p.is_absolute() else [p, recording.parent / p, recording.parent.parent / p]
+            resolved.append(str(next((c for c in candidates if c.is_file()), p)))
+        session["tools_files"] = resolved
+        clean["session"] = session
     clean["demo"] = False
     clean["recording"] = {**dict(clean.get("recording") or {}), "enabled": False, "path": None}
     clean["audio"] = {**dict(clean.get("audio") or {}), "enabled": False}
@@ -294,7 +310,7 @@ async def check(path: Path | str, options: CheckOptions | None = None) -> Replay
     async with serve_mock(
         MockOptions(backend="replay", pace=0), backend_factory=lambda _o: ReplayBackend(state)
     ) as mock:
-        settings, notes = replay_settings(rec.header.config, mock.base_url, mock.ca_file)
+        settings, notes = replay_settings(rec.header.config, mock.base_url, mock.ca_file, recording=Path(path))
         if opts.record_to is not None:
             from tui.recording.writer import Recorder
 
