@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from tui.errors import UserError
 
@@ -212,41 +212,53 @@ class ImageFilesSource(FrameSource):
         else:
             raise UserError(f"--frames: {path} does not exist")
         self._file_index = 0
-        self._anim: list[tuple[float, Image.Image]] | None = None  # (start time s, frame) of the current file
-        self._anim_end = 0.0
+        # The current file, open, with each frame's start time; frames are decoded one at a time as they are sent,
+        # so a long animation costs one frame of memory, not all of them.
+        self._image: Image.Image | None = None
+        self._starts: list[float] = []
+        self._end = 0.0
         self._t = 0.0
 
     def _load_current(self) -> None:
+        if self._image is not None:
+            self._image.close()
         image = _open_image(self.files[self._file_index])
-        frames: list[tuple[float, Image.Image]] = []
+        starts: list[float] = []
         t = 0.0
-        if getattr(image, "n_frames", 1) > 1:
-            for frame in ImageSequence.Iterator(image):
-                frames.append((t, frame.convert("RGB")))
-                t += max(0.02, float(frame.info.get("duration", 100)) / 1000.0)
+        n_frames = int(getattr(image, "n_frames", 1))
+        if n_frames > 1:
+            for index in range(n_frames):
+                image.seek(index)
+                starts.append(t)
+                t += max(0.02, float(image.info.get("duration", 100)) / 1000.0)
+            image.seek(0)
         else:
-            frames.append((0.0, image.convert("RGB")))
+            starts.append(0.0)
             t = 1.0 / self.fps
-        self._anim, self._anim_end, self._t = frames, t, 0.0
+        self._image, self._starts, self._end, self._t = image, starts, t, 0.0
 
     def grab(self) -> Frame | None:
-        if self._anim is None:
+        if self._image is None:
             self._load_current()
-        assert self._anim is not None
-        if self._t >= self._anim_end:
+        if self._t >= self._end:
             self._file_index += 1
             if self._file_index >= len(self.files):
                 if not self.loop:
                     return None
                 self._file_index = 0
             self._load_current()
-            assert self._anim is not None
-        current = self._anim[0][1]
-        for start, frame in self._anim:
-            if start <= self._t:
-                current = frame
+        image = self._image
+        assert image is not None
+        index = max(i for i, start in enumerate(self._starts) if start <= self._t)
+        if index != image.tell():
+            image.seek(index)
         self._t += 1.0 / self.fps
-        return self._encode(current)
+        return self._encode(image.convert("RGB"))
+
+    def close(self) -> None:
+        if self._image is not None:
+            self._image.close()
+            self._image = None
 
 
 class VideoFileSource(FrameSource):
