@@ -316,3 +316,37 @@ async def test_a_frames_path_that_does_not_exist_fails_before_any_device_opens(t
     with pytest.raises(UserError, match=r"--frames: .*nope does not exist"):
         await b.start(FakeSession())
     assert sd.streams == []
+
+
+async def test_a_failing_frame_source_stops_with_a_notice_and_audio_goes_on() -> None:
+    from tui.media.video import Frame, FrameSource
+
+    class Flaky(FrameSource):
+        source = "camera"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls = 0
+
+        def grab(self) -> Frame | None:
+            self.calls += 1
+            if self.calls == 2:
+                raise RuntimeError("VIDIOC_DQBUF: No such device")
+            return Frame(b"\xff\xd8jpeg", 4, 4, "camera")
+
+    notices: list[Notice] = []
+    sd = FakeSoundDevice()
+    b = MediaBridge(
+        AudioSettings(), VideoSettings(fps=5.0), frame_source=Flaky(), sounddevice=sd, on_notice=notices.append
+    )
+    session = FakeSession()
+    await b.start(session)
+    try:
+        async with asyncio.timeout(5):
+            await b.frames_done.wait()
+        assert b.frames_sent == 1
+        assert [n.message for n in notices] == ["camera frames stopped: RuntimeError: VIDIOC_DQBUF: No such device"]
+        sd.stream("input").feed_input(tone48k(40))
+        await settle(lambda: b.chunks_sent == 1)
+    finally:
+        await b.stop()

@@ -347,6 +347,8 @@ class MediaBridge:
                     self.frames_sent += 1
         except UserError as exc:
             self.notice("error", str(exc))
+        except Exception as exc:  # a capture library failing in a way we did not foresee: say so, keep the session
+            self.notice("error", f"{source.source} frames stopped: {exc.__class__.__name__}: {exc}")
         finally:
             self.frames_done.set()
 
