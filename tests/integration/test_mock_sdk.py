@@ -562,3 +562,33 @@ async def test_every_server_kind_the_demo_sends_is_parsed_by_the_sdk(mock: MockS
     # Every frame the SDK read after setupComplete came out of receive() as a message with content.
     assert len(parsed) == len(raw) - 1
     assert all(m.model_dump(exclude_none=True) for m in parsed)
+
+
+async def test_voice_activity_frames_on_request(mock: MockServer) -> None:
+    client = client_for(mock, headers={"x-mock-voice-activity": "1"})
+    async with client.aio.live.connect(model=MODEL, config={"response_modalities": ["TEXT"]}) as session:
+        await send_pcm(session, tone(0.5, 0.0))
+        await send_pcm(session, tone(1.0, 0.3))
+        await send_pcm(session, tone(0.7, 0.0))
+        messages = await one_turn(session)
+    activity = [
+        (m.voice_activity.voice_activity_type, m.voice_activity.audio_offset) for m in messages if m.voice_activity
+    ]
+    assert activity == [
+        (types.VoiceActivityType.ACTIVITY_START, "0.500s"),
+        (types.VoiceActivityType.ACTIVITY_END, "1.500s"),
+    ]
+
+
+async def test_explicit_vad_signal_on_vertex(mock: MockServer) -> None:
+    url = mock.base_url.replace("https://", "wss://")
+    url += "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
+    http = types.HttpOptions(base_url=url, async_client_args={"ssl": mock.client_ssl_context()})
+    client = genai.Client(vertexai=True, http_options=http)
+    config = types.LiveConnectConfig(response_modalities=[types.Modality.TEXT], explicit_vad_signal=True)
+    async with client.aio.live.connect(model=MODEL, config=config) as session:
+        await send_pcm(session, tone(0.6, 0.3))
+        await send_pcm(session, tone(0.6, 0.0))
+        messages = await one_turn(session)
+    signals = [m.voice_activity_detection_signal.vad_signal_type for m in messages if m.voice_activity_detection_signal]
+    assert signals == [types.VadSignalType.VAD_SIGNAL_TYPE_SOS, types.VadSignalType.VAD_SIGNAL_TYPE_EOS]

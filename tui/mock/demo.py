@@ -18,6 +18,10 @@ are the connection's job). Every reply starts with "(offline demo)". Behaviour:
   the setup's ``silenceDurationMs`` of quiet (default 500 ms of *audio* time, so it works at any pace). The reply
   says how long the user spoke. With automatic activity detection disabled, ``activityStart``/``activityEnd`` bound
   the turn instead.
+* **Voice activity** (opt-in): with the request header ``x-mock-voice-activity: 1`` (or
+  ``backend_options["voice_activity"]``) the demo sends ``voiceActivity`` ``ACTIVITY_START``/``ACTIVITY_END`` with
+  the ``audioOffset`` into the mic stream, as gemini-3.8 does; with ``explicitVadSignal: true`` in the setup (a
+  Vertex field) it sends ``voiceActivityDetectionSignal`` SOS/EOS. Off by default, like most real models.
 * **Barge-in**: the user starting to speak (or ``activityStart``, or a new text turn) while a turn is still open
   stops that generation: ``interrupted: true``, then ``turnComplete`` with the usage so far; a pending tool call is
   cancelled first with ``toolCallCancellation``. ``activityHandling: NO_INTERRUPTION`` turns speech barge-in off.
@@ -77,6 +81,8 @@ TOOL_WAIT_S: Final = 120.0
 MAX_FACTS: Final = 20
 MAX_PENDING_PARTS: Final = 200
 """Text parts kept from ``turnComplete: false`` context before a turn completes (older ones are dropped)."""
+VOICE_ACTIVITY_HEADER: Final = "x-mock-voice-activity"
+"""Request header (``1``/``true``) asking the demo to send ``voiceActivity`` start/end frames, as gemini-3.8 does."""
 DEMO_TOOLS: Final = ("get_weather", "get_time")
 """The built-in demo tools the session helper declares: ``get_weather(city: str)``, ``get_time(timezone="UTC")``."""
 
@@ -245,7 +251,14 @@ class _DemoSession:
         self.speech_s = 0.0
         self.quiet_s = 0.0
         self.in_activity = False
+        self.audio_clock_s = 0.0
+        """Seconds of mic audio received so far: the time base of ``voiceActivity.audioOffset``."""
         self.setup = conn.setup
+        flag = str(conn.request.headers.get(VOICE_ACTIVITY_HEADER, "")).lower()
+        self.voice_activity = flag in ("1", "true", "yes", "on") or bool(
+            conn.options.backend_options.get("voice_activity")
+        )
+        self.explicit_vad = self.setup.data.get("explicitVadSignal") is True
         self.vertex = conn.request.mode == "vertex"
         # Real Vertex audio says bare "audio/pcm" (24 kHz implied); the Gemini API names the rate.
         self.audio_mime = "audio/pcm" if self.vertex else f"audio/pcm;rate={OUT_RATE}"
@@ -327,6 +340,8 @@ class _DemoSession:
     async def _hear(self, blob: Mapping[str, Any]) -> None:
         pcm: bytes = blob["data"]
         seconds = len(pcm) / 2 / _rate_of(str(blob.get("mimeType", "")))
+        start_s = self.audio_clock_s
+        self.audio_clock_s += seconds
         loud = _rms(pcm) >= SPEECH_RMS
         if not self.setup.automatic_activity_detection:
             if self.in_activity and loud:
@@ -336,6 +351,7 @@ class _DemoSession:
             if not self.speaking:
                 self.speaking = True
                 self.speech_s = 0.0
+                await self._signal_activity(True, start_s)
                 if self.setup.activity_interrupts:
                     await self._interrupt()
             self.speech_s += seconds
@@ -345,8 +361,19 @@ class _DemoSession:
             if self.quiet_s >= self.silence_s:
                 await self._end_of_speech()
 
+    async def _signal_activity(self, start: bool, offset_s: float) -> None:
+        """``voiceActivity`` (opt-in, like gemini-3.8) and ``voiceActivityDetectionSignal`` (``explicitVadSignal``)."""
+        if self.voice_activity:
+            kind = "ACTIVITY_START" if start else "ACTIVITY_END"
+            await self.conn.send({"voiceActivity": {"type": kind, "audioOffset": f"{offset_s:.3f}s"}})
+        if self.explicit_vad:
+            signal = "VAD_SIGNAL_TYPE_SOS" if start else "VAD_SIGNAL_TYPE_EOS"
+            await self.conn.send({"voiceActivityDetectionSignal": {"vadSignalType": signal}})
+
     async def _end_of_speech(self) -> None:
         speech = self.speech_s
+        if self.speaking:
+            await self._signal_activity(False, self.audio_clock_s - self.quiet_s)
         self.speaking = False
         self.speech_s = self.quiet_s = 0.0
         if self.setup.input_transcription:
