@@ -39,6 +39,15 @@ def _pick_rate(sd: Any, device: int | None, kind: str, wanted: int) -> int:
         return int(info["default_samplerate"])
 
 
+def _start_or_close(stream: Any) -> None:
+    """Start a freshly made stream; close it if it will not start (so a failed open leaks no PortAudio stream)."""
+    try:
+        stream.start()
+    except BaseException:
+        stream.close()
+        raise
+
+
 class _Levels:
     """Plain floats written by the audio thread, read by the loop (a torn read costs one stale frame, no more)."""
 
@@ -108,7 +117,7 @@ class Microphone:
                 latency="low",
                 callback=self._callback,
             )
-            stream.start()
+            _start_or_close(stream)
         except AudioUnavailable:
             raise
         except Exception as exc:  # PortAudioError, ValueError: a device that is busy, gone or refuses the format
@@ -226,7 +235,7 @@ class Speaker:
                 latency="low",
                 callback=self._callback,
             )
-            stream.start()
+            _start_or_close(stream)
         except AudioUnavailable:
             raise
         except Exception as exc:
