@@ -11,7 +11,10 @@ Layers, outermost first:
 
   Anything else is HTTP 404; more than ``max_sessions`` concurrent sessions is HTTP 503; a bad ``x-mock-fault`` or
   ``x-mock-pace`` header is HTTP 400. The key is taken from ``x-goog-api-key``, ``?key=`` or
-  ``Authorization: Bearer|Token`` (in that order).
+  ``Authorization: Bearer|Token`` (in that order). Per-session request headers (the SDK passes
+  ``HttpOptions.headers`` through, ``live-protocol.md`` §2.2): ``x-mock-fault: SPEC`` merges a fault plan over the
+  server's (:mod:`tui.mock.faults`), ``x-mock-pace: F`` overrides the pace, ``x-mock-voice-activity: 1`` asks the demo
+  for ``voiceActivity`` frames.
 * **Connection layer** (:class:`MockConnection`): reads exactly one ``setup`` (validated: see
   :func:`parse_setup`), checks the key when ``require_key`` is set (close 1008 ``API key not valid…``), sends one
   ``setupComplete``, then parses, validates and normalises every client frame (:func:`parse_client_frame`) into a
