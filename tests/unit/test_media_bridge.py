@@ -50,7 +50,7 @@ def tone48k(ms: int, amp: float = 8000.0) -> bytes:
     return np.round(amp * np.sin(2 * np.pi * 440 * t)).astype("<i2").tobytes()
 
 
-async def settle(cond: Any, timeout: float = 2.0) -> None:
+async def settle(cond: Any, timeout: float = 5.0) -> None:
     async with asyncio.timeout(timeout):
         while not cond():
             await asyncio.sleep(0.005)
