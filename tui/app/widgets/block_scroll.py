@@ -114,7 +114,7 @@ class BlockScroll(ScrollView, can_focus=True):
 
     def plain_lines(self) -> list[str]:
         """Every line as plain text (for tests and the inspector); forces a layout at the current width."""
-        self.flush()
+        self.flush(force=True)
         out: list[str] = []
         for key in self._order:
             out.extend(strip.text for strip in self._strips.get(key, []))
@@ -123,7 +123,9 @@ class BlockScroll(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ painting
 
     def on_mount(self) -> None:
-        self.set_interval(1.0 / self.flush_hz, self.flush, name="block-scroll-flush")
+        # flush_hz 0: the owner calls flush() from its own display tick (one compositor pass for all panes).
+        if self.flush_hz > 0:
+            self.set_interval(1.0 / self.flush_hz, self.flush, name="block-scroll-flush")
 
     def on_resize(self) -> None:
         width = self.scrollable_content_region.width
@@ -137,9 +139,13 @@ class BlockScroll(ScrollView, can_focus=True):
     def _content_width(self) -> int:
         return max(1, self._width or self.scrollable_content_region.width or 40)
 
-    def flush(self) -> None:
-        """Re-wrap changed blocks and repaint only the lines that changed."""
+    def flush(self, force: bool = False) -> None:
+        """Re-wrap changed blocks and repaint only the lines that changed (``force``: even while hidden)."""
         if not self._dirty and not self._structure_changed:
+            return
+        if not force and not self.display:
+            # A hidden pane (the protocol log behind the transcript) keeps its changes until it is shown: a
+            # virtual-size change would force a whole-screen layout several times a second for nothing.
             return
         width = self._content_width()
         console = self.app.console

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from rich.style import Style
 from rich.text import Text
+from textual.strip import Strip
 from textual.widget import Widget
 
 FLOOR_DB = -60.0
@@ -49,6 +51,7 @@ class LevelMeter(Widget):
         "level-meter--speaking",
         "level-meter--muted",
         "level-meter--dim",
+        "level-meter--base",
     }
 
     DEFAULT_CSS = """
@@ -62,6 +65,7 @@ class LevelMeter(Widget):
     LevelMeter > .level-meter--speaking { color: $success; text-style: bold; }
     LevelMeter > .level-meter--muted { color: $error; text-style: bold; }
     LevelMeter > .level-meter--dim { color: $text-muted; }
+    LevelMeter > .level-meter--base { background: $background; }
     """
 
     def __init__(self, label: str, *, id: str | None = None, classes: str | None = None) -> None:
@@ -74,6 +78,9 @@ class LevelMeter(Widget):
         self._held_at = 0.0
         self._last_now = 0.0
         self._drawn_key: tuple[object, ...] | None = None
+        self._strips: list[Strip] = []
+        self._strips_for: object = None
+        self._style_cache: dict[tuple[str, str], Style] = {}
 
     def show(self, reading: MeterReading, now: float) -> None:
         """Take a new reading at time ``now`` (seconds); repaint only if the drawing would change."""
@@ -115,28 +122,36 @@ class LevelMeter(Widget):
             width,
         )
 
-    def render(self) -> Text:
+    def _style(self, part: str) -> Style:
+        # Component styles resolve through CSS on every call; a meter asks ~10 times per repaint, so cache them
+        # per theme (a theme switch changes the key and the styles are looked up afresh).
+        key = (self.app.theme, part)
+        style = self._style_cache.get(key)
+        if style is None:
+            style = self._style_cache[key] = self.get_component_rich_style(part)
+        return style
+
+    def _lines(self) -> list[Text]:
         r = self.reading
-        style = self.get_component_rich_style
+        style = self._style
         top = Text(no_wrap=True, overflow="ellipsis")
         top.append(f"{self.label:<6}", style("level-meter--label"))
         if not r.available:
-            top.append(" no device", style("level-meter--muted"))
-            bottom = Text("  text-only", style("level-meter--dim"))
-            return Text("\n").join([top, bottom])
+            top.append("no device", style("level-meter--muted"))
+            return [top, Text("      text-only", style("level-meter--dim"))]
         if r.muted:
-            top.append(" ✕ MUTED", style("level-meter--muted"))
+            top.append("✕ MUTED", style("level-meter--muted"))
         elif r.speaking:
-            top.append(" ● speaking", style("level-meter--speaking"))
+            top.append("● speaking", style("level-meter--speaking"))
         else:
-            top.append(" ○ quiet", style("level-meter--dim"))
+            top.append("○ quiet", style("level-meter--dim"))
         if r.underruns is not None:
             top.append(f"  ur {r.underruns}", style("level-meter--hot" if r.underruns else "level-meter--dim"))
 
         width = self._bar_width()
         filled = self._cells(r.level_db, width)
         peak_at = self._cells(self.held_peak_db, width) - 1
-        # Build runs of one style, so the terminal gets one style change per colour band, not one per cell.
+        # Runs of one style, so the terminal gets one style change per colour band, not one per cell.
         cells: list[tuple[str, str]] = []
         for i in range(width):
             if i == peak_at and i >= filled:
@@ -160,4 +175,25 @@ class LevelMeter(Widget):
             bar.append("".join(run_chars), style(run_style))
         level = "  -∞" if r.level_db is None or r.level_db <= FLOOR_DB else f"{max(FLOOR_DB, r.level_db):4.0f}"
         bar.append(f" {level}dB", style("level-meter--dim"))
-        return Text("\n").join([top, bar])
+        return [top, bar]
+
+    def render_line(self, y: int) -> Strip:
+        # The Line API with strips built once per change: a meter repaints 10–15 times a second, and Textual's
+        # render() → Visual path costs several times more per repaint than handing it finished strips.
+        width = self.size.width
+        key = (self._drawn_key, width)
+        if key != self._strips_for:
+            console = self.app.console
+            base = self._style("level-meter--base")
+            self._strips = [
+                Strip(list(line.render(console, end="")), line.cell_len).crop_extend(0, width, base)
+                for line in self._lines()
+            ]
+            self._strips_for = key
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(width, self.rich_style)
+
+    def render_text(self) -> str:
+        """The meter as plain text (for tests)."""
+        return "\n".join(line.plain for line in self._lines())

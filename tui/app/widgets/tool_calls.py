@@ -63,8 +63,10 @@ class ToolCallsPane(BlockScroll):
     ToolCallsPane > .tool-calls--meta { color: $text-muted; }
     """
 
-    def __init__(self, *, max_calls: int = 200, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(max_blocks=max_calls, flush_hz=5.0, id=id, classes=classes)
+    def __init__(
+        self, *, max_calls: int = 200, flush_hz: float = 5.0, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(max_blocks=max_calls, flush_hz=flush_hz, id=id, classes=classes)
         self.calls: dict[str, ToolCallRow] = {}
         """Calls by id, oldest first (bounded)."""
 

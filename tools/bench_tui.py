@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""Benchmark the TUI under a real pty: launch → first paint, terminal bytes/s and CPU while a session streams.
+
+The app runs in a child process on a pty sized 80×24 (TIOCSWINSZ), TERM=xterm-256color (COLORTERM=truecolor only
+with --truecolor). The session is the offline demo; a fake sounddevice (tests/ui/fakes.py) feeds the REAL
+Microphone/Speaker/MediaBridge a scripted voice (1.2 s of tone every 8 s) so audio streams both ways, the model
+answers with audio + output transcription deltas, and --frames sends 1 fps JPEGs (generated photos with noise, so
+thumbnails are not flat colours). The parent counts bytes read from the pty master and the child's CPU
+(utime+stime from /proc/PID/stat, all threads) over a window that opens --warmup seconds after the first paint.
+
+By default the demo mock runs in a second process (``gemini-live mock``) so the figures are the client's alone;
+--in-process measures what ``gemini-live --demo`` costs as a whole (mock included).
+
+    .venv/bin/python tools/bench_tui.py                 # 3 runs, 20 s windows
+    .venv/bin/python tools/bench_tui.py --runs 1 --window 10 --in-process
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import pty
+import re
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PAINT_MARK = b"Type a message"
+"""Text of the prompt's placeholder: on screen in the first frame."""
+STREAM_MARK = b"speaking"
+"""Shown by the model meter once model audio plays."""
+
+
+def _child(args: argparse.Namespace) -> int:
+    """Run the app (in the pty) with the fake sound device and frames."""
+    sys.path.insert(0, str(ROOT))
+    from tests.ui.fakes import FakeSoundDevice, fake_bridge_media, scripted_voice
+    from tui.app.main import create_app
+    from tui.config import Settings
+
+    overrides: dict[str, object] = {
+        "video": {"source": "file", "frames_path": args.frames_dir, "fps": 1.0},
+        "ui": {"meter_hz": args.meter_hz},
+    }
+    if args.base_url:
+        overrides.update(
+            demo=False,
+            api_key="bench-key",
+            connection={"base_url": args.base_url, "ca_file": args.ca_file, "api_version": "v1beta"},
+        )
+    else:
+        overrides["demo"] = True
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+
+    def media(settings: Settings, on_notice: object) -> object:
+        # Built after the first paint (the app calls this from its session worker), like the real media.
+        sd = FakeSoundDevice(scripted_voice(16000, period_s=8.0))
+        return fake_bridge_media(sd)(settings, on_notice)
+
+    app = create_app(settings, media_factory=media)  # type: ignore[arg-type]
+    app.run()
+    return 0
+
+
+def _make_frames(folder: Path, n: int = 6) -> None:
+    import random
+
+    from PIL import Image, ImageFilter
+
+    rng = random.Random(7)
+    for i in range(n):
+        im = Image.effect_noise((640, 480), 60 + 10 * i).convert("RGB")
+        tint = Image.new("RGB", (640, 480), (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+        im = Image.blend(im, tint, 0.55).filter(ImageFilter.GaussianBlur(3))
+        im.save(folder / f"frame{i}.jpg", "JPEG", quality=75)
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 counting from 1)
+
+
+def _start_mock() -> tuple[subprocess.Popen[str], str, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "mock"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    text = ""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        text += line
+        m = re.search(r"--base-url (\S+) --ca-file (\S+)", text)
+        if m:
+            return proc, m.group(1), m.group(2).strip("'")
+    proc.kill()
+    raise SystemExit(f"mock did not start: {text!r}")
+
+
+def _pty_env(args: argparse.Namespace) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "GOOGLE_"))}
+    env.update(TERM="xterm-256color", GEMINI_TUI_HOME=tempfile.mkdtemp(prefix="bench-tui-"), PYTHONPATH=str(ROOT))
+    env.pop("COLORTERM", None)
+    if args.truecolor:
+        env["COLORTERM"] = "truecolor"
+    return env
+
+
+def _startup_once(args: argparse.Namespace) -> float:
+    """Milliseconds from starting ``python -m tui --demo --no-audio`` (the real CLI) to its first frame."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", args.rows, args.cols, 0, 0))
+    started = time.monotonic()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tui", "--demo", "--no-audio"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=_pty_env(args),
+        cwd=ROOT,
+        start_new_session=True,
+        close_fds=True,
+    )
+    os.close(slave)
+    buf = b""
+    painted = float("nan")
+    try:
+        while time.monotonic() - started < 15:
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            buf += data
+            if PAINT_MARK in buf:
+                painted = (time.monotonic() - started) * 1000
+                break
+    finally:
+        os.killpg(child.pid, signal.SIGTERM)
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+        os.close(master)
+    return painted
+
+
+def _run_once(
+    args: argparse.Namespace, frames_dir: Path, base_url: str | None, ca_file: str | None
+) -> dict[str, float]:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", args.rows, args.cols, 0, 0))
+    env = _pty_env(args)
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--frames-dir", str(frames_dir)]
+    cmd += ["--meter-hz", str(args.meter_hz)]
+    if base_url:
+        cmd += ["--base-url", base_url, "--ca-file", str(ca_file)]
+    started = time.monotonic()
+    child = subprocess.Popen(
+        cmd, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, start_new_session=True, close_fds=True
+    )
+    os.close(slave)
+    buf = b""
+    first_paint: float | None = None
+    streaming_at: float | None = None
+    window_bytes = 0
+    window_start: float | None = None
+    ticks0 = 0
+    result: dict[str, float] = {}
+    hz = os.sysconf("SC_CLK_TCK")
+    try:
+        while True:
+            now = time.monotonic()
+            if first_paint is None and now - started > 15:
+                raise SystemExit("no first paint within 15 s")
+            if window_start is None and first_paint is not None and now - first_paint >= args.warmup:
+                if streaming_at is None and now - first_paint < args.warmup + 20:
+                    pass  # wait for the model to start speaking before measuring
+                else:
+                    window_start, window_bytes, ticks0 = now, 0, _cpu_ticks(child.pid)
+            if window_start is not None and now - window_start >= args.window:
+                ticks = _cpu_ticks(child.pid) - ticks0
+                span = now - window_start
+                result = {
+                    "first_paint_ms": (first_paint - started) * 1000 if first_paint else float("nan"),
+                    "bytes_per_s": window_bytes / span,
+                    "cpu_percent": 100.0 * ticks / hz / span,
+                    "streaming": 1.0 if streaming_at is not None else 0.0,
+                }
+                break
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            if window_start is not None:
+                window_bytes += len(data)
+            if first_paint is None or streaming_at is None:
+                buf = (buf + data)[-200_000:]
+                if first_paint is None and PAINT_MARK in buf:
+                    first_paint = time.monotonic()
+                if streaming_at is None and STREAM_MARK in buf and first_paint is not None:
+                    streaming_at = time.monotonic()
+    finally:
+        os.killpg(child.pid, signal.SIGTERM)
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+        os.close(master)
+    return result
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--window", type=float, default=20.0, help="seconds measured")
+    p.add_argument("--warmup", type=float, default=4.0, help="seconds after first paint before measuring")
+    p.add_argument("--cols", type=int, default=80)
+    p.add_argument("--rows", type=int, default=24)
+    p.add_argument("--meter-hz", type=float, default=10.0, help="display tick (the settings default is 10)")
+    p.add_argument("--startup-runs", type=int, default=5, help="launches of the real CLI timed to first paint")
+    p.add_argument("--truecolor", action="store_true", help="COLORTERM=truecolor (default: 256 colours, as over SSH)")
+    p.add_argument("--in-process", action="store_true", help="run the demo mock inside the app's process")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--frames-dir", help=argparse.SUPPRESS)
+    p.add_argument("--base-url", help=argparse.SUPPRESS)
+    p.add_argument("--ca-file", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        return _child(args)
+
+    startups = [_startup_once(args) for _ in range(args.startup_runs)]
+    if startups:
+        print(
+            "launch → first paint of `python -m tui --demo --no-audio`: "
+            + ", ".join(f"{v:.0f}" for v in startups)
+            + " ms"
+        )
+    frames_dir = Path(tempfile.mkdtemp(prefix="bench-frames-"))
+    _make_frames(frames_dir)
+    mock = None
+    base_url = ca_file = None
+    if not args.in_process:
+        mock, base_url, ca_file = _start_mock()
+    results = []
+    try:
+        for i in range(args.runs):
+            r = _run_once(args, frames_dir, base_url, ca_file)
+            results.append(r)
+            print(
+                f"run {i + 1}: first paint {r['first_paint_ms']:.0f} ms · {r['bytes_per_s'] / 1000:.1f} KB/s · "
+                f"CPU {r['cpu_percent']:.1f} % · model audio seen: {'yes' if r['streaming'] else 'NO'}",
+                flush=True,
+            )
+    finally:
+        if mock is not None:
+            mock.send_signal(signal.SIGINT)
+            try:
+                mock.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                mock.kill()
+    colour = "truecolor" if args.truecolor else "256 colours"
+    where = "mock in-process" if args.in_process else "mock in a separate process"
+    print(f"\n{args.cols}×{args.rows}, {colour}, {where}, meters {args.meter_hz:g} Hz, {args.window:g} s windows:")
+    if startups:
+        med = statistics.median(startups)
+        print(
+            f"  {'launch → first paint':22} median {med:7.1f} ms   [{min(startups):.0f}–{max(startups):.0f}]"
+            f"  budget 300 ms: {'OK' if med <= 300 else 'OVER'}  (the real CLI, {len(startups)} launches)"
+        )
+    for key, label, unit, budget in (
+        ("first_paint_ms", "first paint (bench app)", "ms", 300.0),
+        ("bytes_per_s", "terminal output", "KB/s", 25_000.0),
+        ("cpu_percent", "CPU (one core)", "%", 8.0),
+    ):
+        values = [r[key] for r in results]
+        scale = 1000.0 if unit == "KB/s" else 1.0
+        med = statistics.median(values)
+        print(
+            f"  {label:22} median {med / scale:7.1f} {unit:4} [{min(values) / scale:.1f}–{max(values) / scale:.1f}]"
+            f"  budget {budget / scale:g} {unit}: {'OK' if med <= budget else 'OVER'}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
