@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import select
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -35,7 +36,8 @@ def start_xvfb(size: str) -> tuple[subprocess.Popen[bytes], str]:
     )
     os.close(write_fd)
     with os.fdopen(read_fd) as f:
-        number = f.readline().strip()
+        ready, _, _ = select.select([f], [], [], 15.0)  # bounded: a wedged server must not hang the suite
+        number = f.readline().strip() if ready else ""
     if not number:
         proc.kill()
         proc.wait()
