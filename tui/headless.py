@@ -166,7 +166,12 @@ async def _feed(
     if not await until(connected, None):
         return
     while True:
-        line = await lines.get()
+        getter = asyncio.ensure_future(lines.get())
+        await asyncio.wait({getter, consumer}, return_when=asyncio.FIRST_COMPLETED)
+        if not getter.done():  # the session ended (fatal) while we waited for input
+            getter.cancel()
+            return
+        line = getter.result()
         if line is None:
             break
         if not line.strip():

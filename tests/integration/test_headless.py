@@ -95,3 +95,82 @@ def test_user_tools_module_is_called(tmp_path: Path, flag: str) -> None:
     proc = run("weather in Oslo?\n", "--modality", "TEXT", "--tools", str(module), flag)
     assert proc.returncode == 0, proc.stderr
     assert "snow in Oslo" in prefixed(proc.stdout, "model")[0]
+
+
+def test_fatal_error_exits_even_while_stdin_stays_open() -> None:
+    env = {**os.environ, "GEMINI_TUI_DEMO_PACE": "0"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "--headless", "--modality", "TEXT"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write("mock:close=1007\n")
+    proc.stdin.flush()  # and keep stdin open, like a terminal nobody types into
+    try:
+        proc.wait(timeout=20)  # communicate() would close stdin: exactly what this test must not do
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdin.close()
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.stdout.close()
+    assert proc.stderr is not None
+    proc.stderr.close()
+    assert proc.returncode == 1
+    assert len(prefixed(out, "error")) == 1
+
+
+def test_tap_and_media_seams_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    from typing import Any
+
+    from tui.config import Settings
+    from tui.headless import run_headless
+
+    monkeypatch.setenv("GEMINI_TUI_DEMO_PACE", "0")
+    inputs: list[tuple[str, dict[str, Any]]] = []
+    opened: list[str] = []
+    media_calls: list[str] = []
+
+    class Tap:
+        def on_open(self, t_ns: int, url: str, headers: dict[str, str]) -> None:
+            opened.append(url)
+
+        def on_send(self, t_ns: int, data: str | bytes) -> None: ...
+
+        def on_recv(self, t_ns: int, data: bytes) -> None: ...
+
+        def on_close(self, t_ns: int, code: int | None, reason: str) -> None: ...
+
+        def on_input(self, t_ns: int, kind: str, data: dict[str, Any]) -> None:
+            inputs.append((kind, data))
+
+    async def media(session: Any) -> None:
+        import asyncio
+
+        media_calls.append("started")
+        try:
+            session.note_action("camera", on=True)
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            media_calls.append("cancelled")
+            raise
+
+    out = io.StringIO()
+    code = run_headless(
+        Settings(session={"modality": "TEXT"}),
+        tap_factory=lambda s: Tap(),
+        media=media,
+        stdin=io.StringIO("hello seams\n"),
+        stdout=out,
+    )
+    assert code == 0
+    assert prefixed(out.getvalue(), "user") == ["hello seams"]
+    assert opened and ("text", {"text": "hello seams"}) in inputs
+    assert ("action", {"name": "camera", "on": True}) in inputs
+    assert media_calls == ["started", "cancelled"]
