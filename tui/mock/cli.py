@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--require-key", metavar="KEY", help="reject sessions whose key differs (close 1008)")
     p.add_argument("--max-sessions", type=int, default=200, help="concurrent sessions (more get HTTP 503)")
     p.add_argument("--replay", metavar="FILE", type=Path, help="serve a recording instead of the demo")
+    p.add_argument("--replay-lenient", action="store_true", help="with --replay: collect divergences, do not close")
+    p.add_argument("--replay-pacing", default="causal", metavar="P", help="with --replay: causal, realtime or xN")
 
     f = p.add_argument_group("faults (each fires once per session; see also the x-mock-fault request header)")
     f.add_argument("--fault", action="append", default=[], metavar="SPEC", help="fault spec, e.g. drop-mid-turn:3")
@@ -85,6 +87,13 @@ def _fault_plan(args: argparse.Namespace) -> FaultPlan:
     if args.repeat_faults:
         items.append("repeat")
     return FaultPlan.parse(",".join(items))
+
+
+def _print_replay_report(state: object) -> None:
+    """Print the replay's report when the recording has been played to its end (or diverged)."""
+    from tui.replay.report import format_report
+
+    print(format_report(state.result()), flush=True)  # type: ignore[attr-defined]
 
 
 def options_from_args(args: argparse.Namespace) -> MockOptions:
