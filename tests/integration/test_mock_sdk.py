@@ -592,3 +592,20 @@ async def test_explicit_vad_signal_on_vertex(mock: MockServer) -> None:
         messages = await one_turn(session)
     signals = [m.voice_activity_detection_signal.vad_signal_type for m in messages if m.voice_activity_detection_signal]
     assert signals == [types.VadSignalType.VAD_SIGNAL_TYPE_SOS, types.VadSignalType.VAD_SIGNAL_TYPE_EOS]
+
+
+async def test_usage_bills_mic_audio_and_frames_of_the_turn(mock: MockServer) -> None:
+    async with client_for(mock).aio.live.connect(model=MODEL, config={"response_modalities": ["TEXT"]}) as session:
+        for _ in range(2):
+            await session.send_realtime_input(video=types.Blob(data=jpeg((0, 0, 0)), mime_type="image/jpeg"))
+        await send_pcm(session, tone(1.0, 0.3))
+        await send_pcm(session, tone(0.5, 0.0))
+        first = (await one_turn(session))[-1].usage_metadata
+        await session.send_client_content(turns=say("and again"))
+        second = (await one_turn(session))[-1].usage_metadata
+    assert first is not None and second is not None and first.prompt_tokens_details
+    by_modality = {d.modality: d.token_count for d in first.prompt_tokens_details}
+    assert by_modality == {types.MediaModality.AUDIO: 48, types.MediaModality.IMAGE: 516}  # 1.5 s x 32, 2 x 258
+    assert first.prompt_token_count == 48 + 516
+    # The next turn's prompt carries the history (the first turn's prompt and reply) plus its own text.
+    assert second.prompt_token_count == first.total_token_count + 3

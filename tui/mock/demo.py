@@ -8,8 +8,8 @@ are the connection's job). Every reply starts with "(offline demo)". Behaviour:
   text and seed give the same bytes) in chunks of 40-240 ms, each carrying the matching ``outputTranscription``
   piece when the setup asked for it. Then ``generationComplete``; for audio, ``turnComplete`` waits until the audio
   would have finished playing (so a barge-in can still interrupt it, as on the real server); ``turnComplete`` carries
-  ``usageMetadata`` (32 tokens per second of audio, one per 4 characters of text; the prompt count includes the
-  session's history). If the setup asked for session resumption, a ``sessionResumptionUpdate`` with a new handle
+  ``usageMetadata`` (32 tokens per second of audio, one per 4 characters of text, 258 per image frame; the prompt
+  count is the session's history plus the text, mic audio and frames received since the last turn). If the setup asked for session resumption, a ``sessionResumptionUpdate`` with a new handle
   follows each turn; resuming with it restores the demo's memory.
 * **Turns start** on ``clientContent`` with ``turnComplete: true``, on realtime ``text`` (echoed as
   ``inputTranscription`` when input transcription is on), at the end of mic speech, on ``activityEnd`` (manual
@@ -77,6 +77,8 @@ IN_RATE_DEFAULT: Final = 16_000
 SPEECH_RMS: Final = 500.0
 """RMS (int16 units) above which a mic chunk counts as speech: about -36 dBFS, well above a quiet room."""
 DEFAULT_SILENCE_MS: Final = 500
+TOKENS_PER_FRAME: Final = 258
+"""What the real API bills per image at default media resolution."""
 TOOL_WAIT_S: Final = 120.0
 MAX_FACTS: Final = 20
 MAX_PENDING_PARTS: Final = 200
@@ -126,6 +128,7 @@ class _Turn:
     """The open model turn (from the first chunk until ``turnComplete``)."""
 
     prompt_tokens: int
+    prompt_details: list[dict[str, Any]] = field(default_factory=list)
     response_tokens: int = 0
     modality: str = "TEXT"
     pending_calls: list[str] = field(default_factory=list)
@@ -252,6 +255,8 @@ class _DemoSession:
         self.quiet_s = 0.0
         self.in_activity = False
         self.audio_clock_s = 0.0
+        self.unbilled_audio_s = 0.0
+        self.unbilled_frames = 0
         """Seconds of mic audio received so far: the time base of ``voiceActivity.audioOffset``."""
         self.setup = conn.setup
         flag = str(conn.request.headers.get(VOICE_ACTIVITY_HEADER, "")).lower()
@@ -302,7 +307,7 @@ class _DemoSession:
                     self.pending_text = [*self.pending_text, part["text"]][-MAX_PENDING_PARTS:]
                 blob = part.get("inlineData")
                 if isinstance(blob, Mapping) and str(blob.get("mimeType", "")).startswith("image/"):
-                    self.last_frame = analyse_frame(blob["data"])
+                    self._see(blob["data"])
         if data.get("turnComplete"):
             text = " ".join(self.pending_text).strip()
             self.pending_text.clear()
@@ -318,11 +323,11 @@ class _DemoSession:
         elif "audio" in data:
             await self._hear(data["audio"])
         elif "video" in data:
-            self.last_frame = analyse_frame(data["video"]["data"])
+            self._see(data["video"]["data"])
         elif "mediaChunks" in data:
             for chunk in data["mediaChunks"]:
                 if str(chunk.get("mimeType", "")).lower().startswith("image/"):
-                    self.last_frame = analyse_frame(chunk["data"])
+                    self._see(chunk["data"])
                 else:
                     await self._hear(chunk)
         elif "activityStart" in data:
@@ -337,11 +342,16 @@ class _DemoSession:
         elif data.get("audioStreamEnd") and self.speaking:
             await self._end_of_speech()
 
+    def _see(self, data: bytes) -> None:
+        self.last_frame = analyse_frame(data)
+        self.unbilled_frames += 1
+
     async def _hear(self, blob: Mapping[str, Any]) -> None:
         pcm: bytes = blob["data"]
         seconds = len(pcm) / 2 / _rate_of(str(blob.get("mimeType", "")))
         start_s = self.audio_clock_s
         self.audio_clock_s += seconds
+        self.unbilled_audio_s += seconds
         loud = _rms(pcm) >= SPEECH_RMS
         if not self.setup.automatic_activity_detection:
             if self.in_activity and loud:
@@ -414,7 +424,7 @@ class _DemoSession:
             "promptTokenCount": turn.prompt_tokens,
             f"{out}TokenCount": turn.response_tokens,
             "totalTokenCount": turn.prompt_tokens + turn.response_tokens,
-            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": turn.prompt_tokens}],
+            "promptTokensDetails": turn.prompt_details,
             f"{out}TokensDetails": [{"modality": turn.modality, "tokenCount": turn.response_tokens}],
         }
         await self.conn.send({"serverContent": {"turnComplete": True}, "usageMetadata": usage})
@@ -435,8 +445,21 @@ class _DemoSession:
         self.turns += 1
         text = prompt.text
         low = text.lower()
-        prompt_tokens = self.context_tokens + _tokens_for_text(text) + math.ceil(prompt.speech_s * 32)
-        turn = _Turn(prompt_tokens=prompt_tokens, modality="AUDIO" if self.setup.audio_out else "TEXT")
+        # Prompt = the history so far + this input: text at ~4 chars/token, mic audio at 32 tokens/s, 258 per frame.
+        text_tokens = self.context_tokens + (_tokens_for_text(text) if text else 0)
+        audio_tokens = math.ceil(self.unbilled_audio_s * 32 - 1e-6)  # summed float chunk durations drift up
+        image_tokens = self.unbilled_frames * TOKENS_PER_FRAME
+        self.unbilled_audio_s, self.unbilled_frames = 0.0, 0
+        details = [
+            {"modality": modality, "tokenCount": count}
+            for modality, count in (("TEXT", text_tokens), ("AUDIO", audio_tokens), ("IMAGE", image_tokens))
+            if count
+        ]
+        turn = _Turn(
+            prompt_tokens=text_tokens + audio_tokens + image_tokens,
+            prompt_details=details,
+            modality="AUDIO" if self.setup.audio_out else "TEXT",
+        )
         self.turn = turn
         await conn.sleep(0.35)  # time to first token on a fast real model
         if "mock:silence" in low:
