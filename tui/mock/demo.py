@@ -9,8 +9,9 @@ are the connection's job). Every reply starts with "(offline demo)". Behaviour:
   piece when the setup asked for it. Then ``generationComplete``; for audio, ``turnComplete`` waits until the audio
   would have finished playing (so a barge-in can still interrupt it, as on the real server); ``turnComplete`` carries
   ``usageMetadata`` (32 tokens per second of audio, one per 4 characters of text, 258 per image frame; the prompt
-  count is the session's history plus the text, mic audio and frames received since the last turn). If the setup asked for session resumption, a ``sessionResumptionUpdate`` with a new handle
-  follows each turn; resuming with it restores the demo's memory.
+  count is the session's history plus the text, mic audio and frames received since the last turn). If the setup
+  asked for session resumption, a ``sessionResumptionUpdate`` with a new handle follows each turn; resuming with it
+  restores the demo's memory.
 * **Turns start** on ``clientContent`` with ``turnComplete: true``, on realtime ``text`` (echoed as
   ``inputTranscription`` when input transcription is on), at the end of mic speech, on ``activityEnd`` (manual
   activity mode), or on ``audioStreamEnd`` during speech.
