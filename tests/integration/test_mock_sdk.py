@@ -609,3 +609,9 @@ async def test_usage_bills_mic_audio_and_frames_of_the_turn(mock: MockServer) ->
     assert first.prompt_token_count == 48 + 516
     # The next turn's prompt carries the history (the first turn's prompt and reply) plus its own text.
     assert second.prompt_token_count == first.total_token_count + 3
+
+
+async def test_localhost_name_is_covered_by_the_certificate(mock: MockServer) -> None:
+    base = mock.base_url.replace("127.0.0.1", "localhost")
+    async with client_for(mock, base_url=base).aio.live.connect(model=MODEL) as session:
+        assert session.setup_complete is not None
