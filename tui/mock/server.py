@@ -66,7 +66,7 @@ from websockets.http11 import Request, Response
 from tui.errors import UserError
 from tui.live import wire
 from tui.mock.faults import MAX_FRAME_BYTES, FaultPlan, FaultSpecError
-from tui.mock.tls import MockCertificate, client_ssl_context, generate_certificate
+from tui.mock.tls import DEFAULT_HOSTS, MockCertificate, client_ssl_context, generate_certificate
 
 log = logging.getLogger(__name__)
 
@@ -1114,7 +1114,8 @@ async def serve_mock(
     if options.pace < 0:
         raise UserError("pace must be >= 0")
     factory = backend_factory or resolve_backend(options.backend)
-    certificate = generate_certificate() if options.tls else None
+    hosts = DEFAULT_HOSTS if _is_loopback(options.host) else (options.host, *DEFAULT_HOSTS)
+    certificate = generate_certificate(hosts=hosts) if options.tls else None
     mock = MockServer(options, factory, certificate)
     try:
         try:
