@@ -646,3 +646,20 @@ async def test_a_refused_resumption_handle_starts_a_new_session_instead_of_faili
         assert fresh.resumed is False
         assert "Di" not in (await d.turn("what is my name?")).text
         assert not d.of(ev.Fatal)
+
+
+async def test_vertex_custom_url_without_credentials_is_used_verbatim() -> None:
+    # A gateway in front of Vertex: the SDK takes the wss:// URL as given and sends no credentials (§2.5).
+    async with mock_server() as mock:
+        url = (
+            mock.base_url.replace("https://", "wss://")
+            + "/gateway/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent"
+        )
+        s = Settings(vertexai=True, connection={"base_url": url, "ca_file": mock.ca_file}, session={"modality": "TEXT"})
+        assert not s.use_demo
+        async with Driver(LiveSession(s)) as d:
+            await d.wait_for(ev.Connected)
+            assert "through the gateway" in (await d.turn("through the gateway")).text
+        await asyncio.sleep(0.05)
+        req = mock.sessions[-1].request
+        assert req is not None and req.mode == "vertex" and req.key_source is None
