@@ -488,9 +488,7 @@ async def test_env_only_recipe_from_the_banner(mock: MockServer, monkeypatch: py
 
 async def _last_session(mock: MockServer) -> Any:
     """The summary of the newest finished session (the server records it just after the client leaves)."""
-    async with asyncio.timeout(3):
-        while mock.stats.sessions_active or not mock.sessions:
-            await asyncio.sleep(0.01)
+    await mock.idle(3)
     return mock.sessions[-1]
 
 

@@ -918,6 +918,12 @@ class MockServer:
         args.update(overrides)
         return types.HttpOptions(**args)
 
+    async def idle(self, timeout: float = 5.0) -> None:
+        """Wait until no session is active (each finished one is then in :attr:`sessions`). TimeoutError after."""
+        async with asyncio.timeout(timeout):
+            while self.stats.sessions_active:
+                await asyncio.sleep(0.005)
+
     # -- handles -----------------------------------------------------------------------------------------------
 
     def _store_handle(self, handle: str, state: dict[str, Any]) -> None:
