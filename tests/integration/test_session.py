@@ -663,3 +663,13 @@ async def test_vertex_custom_url_without_credentials_is_used_verbatim() -> None:
         await asyncio.sleep(0.05)
         req = mock.sessions[-1].request
         assert req is not None and req.mode == "vertex" and req.key_source is None
+
+
+async def test_an_unexpected_normal_close_while_active_reconnects() -> None:
+    async with mock_server("close:1000@0.2s,sessions:1") as mock, Driver(LiveSession(settings_for(mock))) as d:
+        await d.wait_for(ev.Connected)
+        gone = await d.wait_for(ev.Disconnected)
+        assert gone.code == 1000 and gone.will_retry
+        assert (await d.wait_for(ev.Reconnecting)).cause == "drop"
+        await d.wait_for(ev.Connected, after=d.events.index(gone))
+        await d.turn("back again")

@@ -55,3 +55,24 @@ def test_session_core_imports_no_ui_no_sdk_until_connecting() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == ""
+
+
+async def test_intents_while_disconnected_are_bounded_and_counted() -> None:
+    from tui.config import Settings
+    from tui.live.session import MAX_PENDING_TEXTS, LiveSession
+
+    session = LiveSession(Settings(api_key="k"))
+    await session.send_audio(b"\x00\x00" * 640)
+    await session.send_frame(b"\xff\xd8", width=1, height=1, source="camera")
+    await session.activity_start()
+    for i in range(MAX_PENDING_TEXTS + 2):
+        await session.send_text(f"line {i}")
+    c = session.counters
+    assert (c.audio_not_sent, c.frames_not_sent, c.activity_not_sent, c.texts_dropped) == (1, 1, 1, 2)
+    assert list(session._pending_texts) == [f"line {i}" for i in range(2, MAX_PENDING_TEXTS + 2)]
+    # Every typed line still shows in the transcript, and the drops were announced.
+    assert [t.text for t in session.state.turns] == [f"line {i}" for i in range(MAX_PENDING_TEXTS + 2)]
+    await session.close()
+    seen = [e async for e in session.events()]
+    assert sum(isinstance(e, ev.Notice) for e in seen) == 2
+    assert isinstance(seen[-1], ev.SessionClosed)
