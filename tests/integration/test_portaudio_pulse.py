@@ -1,0 +1,169 @@
+"""Audio over SSH: a private PulseAudio server (null sink and source) reached through ``PULSE_SERVER``, the way a
+forwarded one is. Real PortAudio, real ALSA pulse plugin, real server; the server's null devices are paced in
+real time, unlike ALSA's null PCM.
+
+The case runs in a fresh interpreter (PortAudio reads its device list once per process) with a private HOME, no
+``.asoundrc`` and an ``SSH_CONNECTION``, so the only usable device is the forwarded server's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.needs_portaudio
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PA = """
+load-module module-null-sink sink_name=nullsink
+load-module module-null-source source_name=nullsrc
+load-module module-native-protocol-unix auth-anonymous=1 socket={socket}
+set-default-sink nullsink
+set-default-source nullsrc
+"""
+
+
+@pytest.fixture
+def pulse_server() -> Iterator[str]:
+    if shutil.which("pulseaudio") is None:
+        pytest.skip("PulseAudio is not installed (apt-get install pulseaudio; .ci/run installs it)")
+    # A short path: unix socket names are limited to 108 bytes, and pytest's tmp_path can be longer.
+    base = Path(tempfile.mkdtemp(prefix="pa-", dir="/tmp"))
+    run, home = base / "run", base / "home"
+    run.mkdir(mode=0o700)
+    home.mkdir()
+    sock = run / "native"
+    (base / "default.pa").write_text(DEFAULT_PA.format(socket=sock))
+    log = (base / "log").open("w")
+    proc = subprocess.Popen(
+        [
+            "pulseaudio",
+            "-n",
+            "-F",
+            str(base / "default.pa"),
+            "--daemonize=no",
+            "--exit-idle-time=-1",
+            "--use-pid-file=no",
+            "--disallow-exit",
+            "--log-target=stderr",
+        ],
+        env={"HOME": str(home), "XDG_RUNTIME_DIR": str(run), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with socket.socket(socket.AF_UNIX) as s:
+                    s.connect(str(sock))
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    last = (base / "log").read_text().strip().splitlines()[-1:]
+                    pytest.skip(f"PulseAudio did not start here: {last}")
+                time.sleep(0.05)
+        yield str(sock)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_over_ssh_the_forwarded_server_is_found_and_used(pulse_server: str, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        "HOME": str(home),
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "PULSE_SERVER": f"unix:{pulse_server}",
+        "SSH_CONNECTION": "10.0.0.1 50000 10.0.0.2 22",
+    }
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sounddevice"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    if probe.returncode != 0:
+        pytest.skip("PortAudio is not installed here (apt-get install libportaudio2; .ci/run installs it)")
+    out = subprocess.run([sys.executable, __file__], capture_output=True, text=True, env=env, timeout=90, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["notices"] == [["info", f"over SSH: using the forwarded audio server at unix:{pulse_server}"]]
+    assert r["mic_device"] == "pulse" and r["speaker_device"] == "pulse"
+    assert r["chunk_sizes"] == [1280] * 5  # 40 ms at 16 kHz from the server's (silent) null source
+    assert r["mic_level"] == -120.0
+    assert r["turn"] == [300.0, 300.0, False]  # generated ms, heard ms, interrupted
+    assert r["underruns"] == 0 and r["callback_errors"] == 0
+
+
+# ------------------------------------------------------------------------------------- run inside the child
+
+
+async def _child() -> dict[str, object]:
+    import asyncio
+
+    from tui.config import AudioSettings, VideoSettings
+    from tui.live.events import GenerationComplete, ModelAudio, Notice
+    from tui.media.bridge import MediaBridge
+
+    class Session:
+        def __init__(self) -> None:
+            self.audio: list[bytes] = []
+
+        async def send_audio(self, pcm16k: bytes) -> None:
+            self.audio.append(pcm16k)
+
+        async def send_frame(self, jpeg: bytes, *, width: int, height: int, source: str) -> None: ...
+
+        async def audio_stream_end(self) -> None: ...
+
+        def note_action(self, name: str, **data: object) -> None: ...
+
+    notices: list[Notice] = []
+    session = Session()
+    bridge = MediaBridge(AudioSettings(), VideoSettings(), on_notice=notices.append)
+    await bridge.start(session)
+    try:
+        assert bridge.mic is not None and bridge.speaker is not None, notices
+        bridge.handle(ModelAudio(b"\x10\x27" * 7200, 24000, 0))  # 300 ms
+        bridge.handle(GenerationComplete(0))
+        finished = []
+        async with asyncio.timeout(20):
+            while not finished or len(session.audio) < 5:
+                await asyncio.sleep(0.02)
+                finished += bridge.finished_turns()
+        levels = bridge.levels()
+        return {
+            "notices": [[n.level, n.message] for n in notices],
+            "mic_device": bridge.mic.device_name,
+            "speaker_device": bridge.speaker.device_name,
+            "chunk_sizes": [len(c) for c in session.audio[:5]],
+            "mic_level": bridge.mic.levels.rms_dbfs,
+            "turn": [finished[0].generated_ms, finished[0].played_ms, finished[0].interrupted],
+            "underruns": levels.speaker.underruns,
+            "callback_errors": bridge.mic.callback_errors + bridge.speaker.callback_errors,
+        }
+    finally:
+        await bridge.stop()
+
+
+if __name__ == "__main__":
+    import asyncio
+
+    os.environ.pop("XDG_RUNTIME_DIR", None)
+    print(json.dumps(asyncio.run(_child())))
