@@ -303,3 +303,35 @@ async def test_fault_plan_from_options_reaches_the_sdk_as_a_close_code() -> None
             async with sdk_client(mock).aio.live.connect(model=MODEL) as session:
                 await next_turn(session)
         assert info.value.code == 1011
+
+
+async def test_voice_activity_and_vad_signals_reach_events() -> None:
+    from tui.live import events as ev
+    from tui.live.convert import Converter
+
+    async with mock_server() as mock:
+        url = (
+            mock.base_url.replace("https://", "wss://")
+            + "/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent"
+        )
+        client = genai.Client(
+            vertexai=True,
+            http_options=types.HttpOptions(
+                base_url=url,
+                headers={"x-mock-voice-activity": "1"},
+                async_client_args={"ssl": mock.client_ssl_context()},
+            ),
+        )
+        config = types.LiveConnectConfig(response_modalities=[types.Modality.TEXT], explicit_vad_signal=True)
+        conv = Converter()
+        got: list[ev.SessionEvent] = []
+        async with client.aio.live.connect(model=MODEL, config=config) as session:
+            pcm = speech(0.6) + b"\x00\x00" * 16_000  # speech, then a second of silence ends it
+            for i in range(0, len(pcm), 3200):
+                await session.send_realtime_input(
+                    audio=types.Blob(data=pcm[i : i + 3200], mime_type="audio/pcm;rate=16000")
+                )
+            for msg in await next_turn(session):
+                got.extend(conv.convert(msg))
+    kinds = [e.kind for e in got if isinstance(e, ev.VoiceActivity)]
+    assert kinds == ["ACTIVITY_START", "VAD_SIGNAL_TYPE_SOS", "ACTIVITY_END", "VAD_SIGNAL_TYPE_EOS"]
