@@ -196,8 +196,7 @@ async def test_every_message_kind_both_ways() -> None:
         "realtimeInput.activityStart",
         "realtimeInput.activityEnd",
     } <= set(tap.sent)
-    # voiceActivity / voiceActivityDetectionSignal are not produced by the demo; their conversion is tested against
-    # real captures in tests/unit/test_convert.py.
+    # voiceActivity / voiceActivityDetectionSignal are opt-in in the demo: test_voice_activity_and_vad_signals_*.
     assert {
         "setupComplete",
         "serverContent",
