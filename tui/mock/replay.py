@@ -102,7 +102,14 @@ def plan_segments(rec: Recording) -> list[Segment]:
                 segments.append(current)
             if r.direction == "c2s" and current.setup is None and not current.steps:
                 current.setup = r
-            elif r.direction == "s2c" and current.setup_complete is None and not current.steps:
+            elif (
+                r.direction == "s2c"
+                and current.setup_complete is None
+                and not any(s.kind == "s2c" for s in current.steps)
+                and isinstance(r.msg, dict)
+                and wire.message_kind(r.msg) == "setupComplete"
+            ):
+                # The mock sends its own setupComplete. Some clients send before it arrives (captures show it).
                 current.setup_complete = r
             else:
                 current.steps.append(Step(r.direction, r.index, r.t_us, frame=r))
