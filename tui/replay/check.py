@@ -314,9 +314,15 @@ async def check(path: Path | str, options: CheckOptions | None = None) -> Replay
     ) as mock:
         settings, notes = replay_settings(rec.header.config, mock.base_url, mock.ca_file, recording=Path(path))
         if opts.record_to is not None:
-            from tui.recording.writer import Recorder
+            from tui.recording.writer import Recorder, settings_config
 
-            recorder = Recorder(opts.record_to, model=settings.session.model, description=f"replay of {path}")
+            recorder = Recorder(
+                opts.record_to,
+                model=settings.session.model,
+                config=settings_config(settings),
+                description=f"a replay of {Path(path).name}",
+                created_unix=base_wall,
+            )
         tap = CountingTap(recorder)
 
         def wall_clock() -> float:
