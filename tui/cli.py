@@ -237,6 +237,10 @@ def _run(argv: list[str]) -> int:
     if args.headless:
         from tui.headless import run_headless
 
+        if settings.recording.enabled:
+            from tui.recording.writer import run_headless_recorded
+
+            return run_headless_recorded(settings)
         return run_headless(settings)
     from tui.app.main import run_app
 

@@ -486,3 +486,33 @@ class Recorder:
             w.write_input(item[1], item[2], item[3])
         elif kind == "gap":
             w.write_gap(item[1], item[2], item[3], item[4])
+
+
+def run_headless_recorded(settings: Settings) -> int:
+    """``gemini-live --headless --record [FILE]``: the headless session with a recorder as its frame tap.
+
+    The recorder is closed (drained, fsynced) when the session ends; its path and any recording problem go to
+    stderr, so stdout stays the session's own lines.
+    """
+    from tui.headless import run_headless
+
+    made: list[Recorder] = []
+
+    def problem(message: str) -> None:
+        print(f"gemini-live: {message}", file=sys.stderr, flush=True)
+
+    def factory(live_settings: Settings) -> Recorder:
+        rec = Recorder.for_settings(live_settings, path=settings.recording.path or default_path(), on_problem=problem)
+        made.append(rec)
+        return rec
+
+    try:
+        return run_headless(settings, tap_factory=factory)
+    finally:
+        for rec in made:
+            stats = rec.close()
+            print(
+                f"gemini-live: recording saved to {stats.path} ({stats.records} records, "
+                f"{stats.bytes_written / 1024:.1f} KiB)" + (f"; {stats.error}" if stats.error else ""),
+                file=sys.stderr,
+            )
