@@ -20,19 +20,32 @@ from its callback) with a simulated device that pulls one block every ``block_ms
     Measured: underruns (playback ran dry mid-turn), added latency (first chunk's arrival → first sample
     handed to the device), per pre-buffer setting.
 
-Usage: ``.venv/bin/python tools/bench_audio.py [--turns N] [--seed S]``. Prints figures; exits 0.
+(c) What resampling costs on the event loop, for devices that cannot open at 16/24 kHz.
+(d) With ``--real``: the real ``Speaker`` (sounddevice shell and all) on a private PulseAudio server's null sink,
+    which PortAudio reaches through the ALSA pulse plugin and which consumes audio in real time: the time from
+    ``interrupt()`` to the next device callback, the audio pulled after it, and underruns under real-time bursts.
+
+Usage: ``.venv/bin/python tools/bench_audio.py [--turns N] [--seed S] [--real]``. Prints figures; exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import heapq
 import json
+import os
 import random
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tui.media.playback import PlaybackBuffer
 
 RATE = 24_000
+SPEAKER_RATE = RATE
 
 
 def tone(ms: float) -> bytes:
@@ -249,8 +263,6 @@ def bench_bursty(
 
 def bench_resampler() -> list[tuple[int, int, float, float]]:
     """(rate in, rate out, chunk ms, µs per chunk) for the resampling a device without 16/24 kHz needs."""
-    import time
-
     from tui.media.resample import Resampler
 
     rows = []
@@ -267,6 +279,120 @@ def bench_resampler() -> list[tuple[int, int, float, float]]:
     return rows
 
 
+# ------------------------------------------------------------------------------------------- (d) real device
+
+
+@contextlib.contextmanager
+def private_pulse_server() -> Iterator[str | None]:
+    """A PulseAudio server with a null sink (paced in real time) on a private socket; None when unavailable."""
+    if shutil.which("pulseaudio") is None:
+        yield None
+        return
+    base = Path(tempfile.mkdtemp(prefix="pa-bench-", dir="/tmp"))
+    (base / "run").mkdir(mode=0o700)
+    (base / "home").mkdir()
+    sock = base / "run" / "native"
+    (base / "default.pa").write_text(
+        "load-module module-null-sink sink_name=nullsink\n"
+        f"load-module module-native-protocol-unix auth-anonymous=1 socket={sock}\n"
+        "set-default-sink nullsink\n"
+    )
+    proc = subprocess.Popen(
+        [
+            "pulseaudio",
+            "-n",
+            "-F",
+            str(base / "default.pa"),
+            "--daemonize=no",
+            "--exit-idle-time=-1",
+            "--use-pid-file=no",
+            "--disallow-exit",
+        ],
+        env={"HOME": str(base / "home"), "XDG_RUNTIME_DIR": str(base / "run"), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not sock.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield f"unix:{sock}" if sock.exists() else None
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+async def bench_real_device(turns: int, trials: int, seed: int) -> None:
+    """The real Speaker (sounddevice shell + core) on PortAudio → ALSA pulse plugin → a paced null sink."""
+    import asyncio
+
+    from tui.media.audio import Speaker
+    from tui.media.devices import list_devices, resolve_device
+
+    pulse = resolve_device("pulse", "output", list_devices())
+    log: list[tuple[float, int]] = []  # (callback time, audible frames pulled)
+
+    class Observed(Speaker):
+        def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+            super()._callback(outdata, frames, time_info, status)
+            log.append((time.monotonic(), count_audio_frames(bytes(outdata))))
+
+    rng = random.Random(seed)
+    sp = Observed(device=pulse, block_ms=10, prebuffer_ms=120)
+    sp.start()
+    try:
+        # The pulse plugin's stream stalls for a second or two after it opens, then runs steadily: wait for that.
+        async with asyncio.timeout(15):
+            while sum(1 for t, _ in log if t > time.monotonic() - 0.5) < 40:
+                await asyncio.sleep(0.1)
+        underflows_at_start = sp.device_underflows
+        print(
+            f"    device: {sp.device_name} at {sp.device_rate} Hz, 10 ms blocks, "
+            f"PortAudio output latency {sp._stream.latency * 1000:.0f} ms (excluded below)"
+        )
+        next_gap, pulled_after = [], []
+        for trial in range(trials):
+            sp.play(tone(3000), SPEAKER_RATE, trial)
+            await asyncio.sleep(rng.uniform(0.3, 0.8))
+            cut_at = time.monotonic()
+            sp.interrupt(trial)
+            await asyncio.sleep(0.1)
+            after = [(t, n) for t, n in log if t > cut_at]
+            next_gap.append((after[0][0] - cut_at) * 1000 if after else float("nan"))
+            pulled_after.append(sum(n for _, n in after) * 1000 / SPEAKER_RATE)
+            sp.play(b"", SPEAKER_RATE, trial)  # nothing: keeps generations in step
+        print(
+            f"    after `interrupted`: next device callback in max {max(next_gap):.1f} ms "
+            f"(mean {statistics.fmean(next_gap):.1f}); model audio pulled after it: max {max(pulled_after):.2f} ms; "
+            f"so at most one {sp.block_ms} ms block is heard, plus the device latency"
+        )
+        base_gen = trials + 1
+        before = sp.underruns
+        delays = []
+        for k in range(turns):
+            gen = base_gen + k
+            t0 = time.monotonic()
+            for at, ms in arrivals_bursts(rng, rng.uniform(1.5, 3.0)):
+                await asyncio.sleep(max(0.0, t0 + at - time.monotonic()))
+                sp.play(tone(ms), SPEAKER_RATE, gen)
+            sp.end(gen)
+            async with asyncio.timeout(30):
+                while not any(p.generation == gen for p in sp.buffer.take_finished()):
+                    await asyncio.sleep(0.01)
+            tp = sp.buffer.turn_playback(gen)
+            if tp is not None and tp.start_delay_ms is not None:
+                delays.append(tp.start_delay_ms)
+        print(
+            f"    'bursts' arrivals in real time, {turns} turns: {sp.underruns - before} underruns, "
+            f"{sp.device_underflows - underflows_at_start} device underflows, "
+            f"added latency p50 {pct(delays, 0.5):.1f} ms "
+            f"max {max(delays):.1f} ms, callback errors {sp.callback_errors}"
+        )
+    finally:
+        sp.stop()
+
+
 def pct(values: list[float], q: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(q * (len(s) - 1) + 0.5))]
@@ -277,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--turns", type=int, default=300, help="turns per bursty scenario (2-10 s each)")
     p.add_argument("--trials", type=int, default=500, help="interruption trials")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--real", action="store_true", help="also (d): the real Speaker on a private PulseAudio null sink")
+    p.add_argument("--real-turns", type=int, default=10)
     args = p.parse_args(argv)
 
     print("(a) audio reaching the device after `interrupted` (fake device clock; device latency excluded)")
@@ -318,6 +446,19 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"    {rate_in:>5} -> {rate_out:>5} Hz, {ms:.0f} ms chunks: {us:7.0f} us per chunk ({share:.2f}% of a core)"
         )
+    if args.real:
+        import asyncio
+
+        print()
+        print(
+            "(d) real device: sounddevice + PortAudio + ALSA pulse plugin + a private PulseAudio null sink (real time)"
+        )
+        with private_pulse_server() as server:
+            if server is None:
+                print("    skipped: pulseaudio is not installed or did not start (apt-get install pulseaudio)")
+            else:
+                os.environ["PULSE_SERVER"] = server  # read when PortAudio loads, which happens just below
+                asyncio.run(bench_real_device(args.real_turns, 20, args.seed))
     return 0
 
 

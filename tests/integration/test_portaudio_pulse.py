@@ -111,6 +111,51 @@ def test_over_ssh_the_forwarded_server_is_found_and_used(pulse_server: str, tmp_
     assert r["underruns"] == 0 and r["callback_errors"] == 0
 
 
+def test_alsa_lib_does_not_print_over_the_screen_on_an_xrun(pulse_server: str, tmp_path: Path) -> None:
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "PULSE_SERVER": f"unix:{pulse_server}",
+    }
+
+    # Both at once (they are independent clients of the server): the control, plain sounddevice with a callback far
+    # too slow for its device, and the same through tui.media.devices.load_sounddevice.
+    procs = {
+        mode: subprocess.Popen(
+            [sys.executable, __file__, mode], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        for mode in ("xrun-plain", "xrun-quiet")
+    }
+    errs = {}
+    for mode, proc in procs.items():
+        _, errs[mode] = proc.communicate(timeout=90)
+        if "PortAudio library not found" in errs[mode]:
+            pytest.skip("PortAudio is not installed here (apt-get install libportaudio2; .ci/run installs it)")
+        assert proc.returncode == 0, errs[mode][-3000:]
+    if "ALSA lib" not in errs["xrun-plain"]:
+        pytest.skip("this alsa-lib printed nothing on an xrun, so there is nothing to silence here")
+    assert "ALSA lib" not in errs["xrun-quiet"]
+
+
+def _xrun(quiet: bool) -> None:
+    import time
+
+    if quiet:
+        from tui.media.devices import load_sounddevice
+
+        sd = load_sounddevice()
+    else:
+        import sounddevice as sd
+
+    def slow(outdata: object, frames: int, time_info: object, status: object) -> None:
+        outdata[:] = bytes(len(outdata))  # type: ignore[index, arg-type]
+        time.sleep(0.05)  # 5x longer than the block: the device runs dry
+
+    with sd.RawOutputStream(samplerate=24000, channels=1, dtype="int16", blocksize=240, device="pulse", callback=slow):
+        time.sleep(4)
+
+
 # ------------------------------------------------------------------------------------- run inside the child
 
 
@@ -166,4 +211,9 @@ if __name__ == "__main__":
     import asyncio
 
     os.environ.pop("XDG_RUNTIME_DIR", None)
-    print(json.dumps(asyncio.run(_child())))
+    if sys.argv[1:] == ["xrun-plain"]:
+        _xrun(quiet=False)
+    elif sys.argv[1:] == ["xrun-quiet"]:
+        _xrun(quiet=True)
+    else:
+        print(json.dumps(asyncio.run(_child())))

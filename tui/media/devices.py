@@ -34,8 +34,43 @@ class AudioUnavailable(UserError):
     """No PortAudio library, no usable device, or a device that would not open. Text-only still works."""
 
 
+_ALSA_HANDLER: Any = None
+"""Keeps the ctypes callback alive for as long as ALSA may call it."""
+
+
+def _quiet_alsa() -> None:
+    """Stop alsa-lib printing to the terminal (fd 2) behind the UI's back.
+
+    PortAudio's device scan and every xrun make alsa-lib print lines such as ``ALSA lib pcm.c:8570:
+    (snd_pcm_recover) underrun occurred`` straight to stderr, which scribbles over a full-screen TUI. Underruns are
+    counted by the speaker and device problems become notices, so the library's own printing is switched off.
+    Best effort: any failure leaves alsa-lib as it was.
+    """
+    global _ALSA_HANDLER
+    if _ALSA_HANDLER is not None or not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import ctypes.util
+
+        name = ctypes.util.find_library("asound")
+        if name is None:
+            return
+        lib = ctypes.CDLL(name)
+        # snd_lib_error_handler_t is variadic; a handler that ignores everything may declare the fixed part only.
+        handler_type = ctypes.CFUNCTYPE(
+            None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p
+        )
+        handler = handler_type(lambda *_: None)
+        lib.snd_lib_error_set_handler(handler)
+        _ALSA_HANDLER = handler
+    except (OSError, AttributeError):
+        return
+
+
 def load_sounddevice() -> Any:
     """Import ``sounddevice`` (loading PortAudio), or raise ``AudioUnavailable`` saying what to install."""
+    _quiet_alsa()  # before PortAudio initialises: its device scan is the noisiest part
     try:
         import sounddevice
     except OSError as exc:  # sounddevice raises OSError when libportaudio cannot be found or loaded
