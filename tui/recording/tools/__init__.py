@@ -1,0 +1,1 @@
+"""Tools that look at recordings: info, dump, diff, trim, redact and export (``gemini-live rec …``)."""
