@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -348,5 +349,31 @@ async def test_a_failing_frame_source_stops_with_a_notice_and_audio_goes_on() ->
         assert [n.message for n in notices] == ["camera frames stopped: RuntimeError: VIDIOC_DQBUF: No such device"]
         sd.stream("input").feed_input(tone48k(40))
         await settle(lambda: b.chunks_sent == 1)
+    finally:
+        await b.stop()
+
+
+async def test_video_can_be_switched_on_and_off_at_run_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui.errors import UserError
+
+    Image.new("RGB", (64, 48), (0, 0, 255)).save(tmp_path / "blue.png")
+    video = VideoSettings(frames_path=tmp_path, frames_loop=True, fps=5.0)  # nothing streams at start
+    b = MediaBridge(AudioSettings(enabled=False), video)
+    session = FakeSession()
+    await b.start(session)
+    try:
+        assert b.video_source is None and b.frames_done.is_set()
+        assert await b.set_video("file") is True
+        assert b.video_source == "file"
+        await settle(lambda: len(session.frames) >= 2)
+        assert await b.set_video(None) is False
+        stopped_at = len(session.frames)
+        await asyncio.sleep(0.5)
+        assert len(session.frames) == stopped_at and b.video_source is None  # no frame after "stop"
+        assert await b.set_video("file") is True
+        monkeypatch.setitem(sys.modules, "cv2", None)  # no OpenCV: the camera cannot work
+        with pytest.raises(UserError, match="camera and video files need OpenCV"):
+            await b.set_video("camera")
+        assert b.video_source is None  # the file stream was stopped anyway
     finally:
         await b.stop()

@@ -131,6 +131,7 @@ class MediaBridge:
         self._session: MediaSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._mic_task: asyncio.Task[None] | None = None
+        self._frames_task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Future[Any]] = set()
         self._stream_open = False
         self.frames_done = asyncio.Event()
@@ -213,9 +214,45 @@ class MediaBridge:
             self.open_audio()
         self._start_mic_pump()
         if self.frame_source is not None:
-            self._tasks.append(asyncio.create_task(self._pump_frames(self.frame_source), name="media-frames"))
+            self._start_frame_pump(self.frame_source)
         else:
             self.frames_done.set()
+
+    def _start_frame_pump(self, source: FrameSource) -> None:
+        self.frames_done.clear()
+        self._frames_task = asyncio.create_task(self._pump_frames(source), name=f"media-frames-{source.source}")
+        self._tasks.append(self._frames_task)
+
+    async def set_video(self, source: str | None) -> bool:
+        """Switch what is streamed (the UI's camera/screen toggles): ``camera``, ``screen``, ``file`` or None/"none"
+        to stop. The new source uses the other ``VideoSettings`` as given at start. Returns True when streaming.
+
+        A source that cannot work (no OpenCV, no such monitor or path) raises ``UserError``; the old one is
+        stopped either way, so the user never keeps sending a view they asked to switch away from."""
+        task, self._frames_task = self._frames_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            self._tasks.remove(task)
+        self.frame_source = None
+        self.frames_done.set()
+        if source is None or source == "none":
+            return False
+        new = source_from_settings(self.video_settings.model_copy(update={"source": source}))
+        if new is None or self._session is None:
+            return False
+        self.frame_source = new
+        self._start_frame_pump(new)
+        return True
+
+    @property
+    def video_source(self) -> str | None:
+        """What is being streamed now (``camera``, ``screen``, ``file``), or None."""
+        task = self._frames_task
+        if task is None or task.done() or self.frame_source is None:
+            return None
+        return self.frame_source.source
 
     def _start_mic_pump(self) -> None:
         if self.mic is not None and self._session is not None:
