@@ -75,8 +75,14 @@ def _shape_sub(m: re.Match[str]) -> str:
     return (m.group("p") or m.group("q") or "") + REDACTED
 
 
-_TRIGGER: Final = re.compile(r"AIza|auth_tokens/|ya29\.|[Bb]earer |(?:key|token|api_key|apikey|secret)=")
-"""A cheap pre-check: text without any of these, and without a configured secret, is returned untouched."""
+_TRIGGERS: Final = ("AIza", "auth_tokens/", "ya29.", "earer", "key=", "token=", "secret=")
+"""A cheap pre-check (plain substring tests, far faster than a regex over a frame of base64): text without any of
+these, and without a configured secret, is returned untouched."""
+
+
+def _triggered(s: str) -> bool:
+    return any(t in s for t in _TRIGGERS)
+
 
 _MIN_BYTES_SECRET: Final = 8
 """Shorter secrets are not searched for inside raw media bytes (a 4-byte value would match audio by chance)."""
@@ -126,7 +132,7 @@ class Redactor:
         for form in self._forms:
             if form in s:
                 s = s.replace(form, REDACTED)
-        if _TRIGGER.search(s):
+        if _triggered(s):
             s = _SHAPES.sub(_shape_sub, s)
         return s
 
@@ -184,11 +190,7 @@ class Redactor:
         """Cheap test: could this frame text contain anything to redact?"""
         if not self.enabled:
             return False
-        return (
-            bool(_TRIGGER.search(text))
-            or any(f in text for f in self._forms)
-            or any(c in text for c in self._b64_cores)
-        )
+        return _triggered(text) or any(f in text for f in self._forms) or any(c in text for c in self._b64_cores)
 
     def frame(self, data: str | bytes) -> str | bytes:
         """Redact one websocket frame, keeping its JSON shape (and so its re-encodability) where possible."""
