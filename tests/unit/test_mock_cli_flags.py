@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from tui.errors import UserError
 from tui.mock.cli import build_parser, options_from_args
 from tui.mock.faults import FaultPlan
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_fault_flags_build_the_plan() -> None:
@@ -55,3 +62,27 @@ def test_plain_flags() -> None:
     )  # fmt: skip
     assert o.backend == "demo" and not o.faults.active
     assert "sekrit" not in repr(o)  # the key never shows in logs or reprs
+
+
+RECORDING = ROOT / "recordings" / "barge-in.glrec"
+
+
+@pytest.mark.skipif(not RECORDING.is_file(), reason="recordings/barge-in.glrec is not in this tree")
+@pytest.mark.parametrize(
+    ("flags", "strict", "pacing"),
+    [([], True, None), (["--replay-lenient"], False, None), (["--replay-pacing", "realtime"], True, 1.0),
+     (["--replay-pacing", "x4"], True, 4.0)],
+)  # fmt: skip
+def test_replay_flags_reach_the_backend(flags: list[str], strict: bool, pacing: float | None) -> None:
+    o = options_from_args(build_parser().parse_args(["--replay", str(RECORDING), *flags]))
+    assert o.backend == "replay"
+    assert o.backend_options["strict"] is strict
+    assert o.backend_options.get("pacing") == pacing
+    assert callable(o.backend_options["on_finish"])
+
+
+def test_bad_replay_pacing_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="--replay-pacing"):
+        options_from_args(
+            build_parser().parse_args(["--replay", str(ROOT / "pyproject.toml"), "--replay-pacing", "x0"])
+        )

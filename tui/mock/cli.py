@@ -96,6 +96,22 @@ def _print_replay_report(state: object) -> None:
     print(format_report(state.result()), flush=True)  # type: ignore[attr-defined]
 
 
+def _replay_pacing(text: str) -> float | None:
+    """``causal`` → None (as fast as the client goes), ``realtime`` → 1.0, ``xN`` or ``N`` → N times real time."""
+    value = text.strip().lower()
+    if value == "causal":
+        return None
+    if value == "realtime":
+        return 1.0
+    try:
+        factor = float(value.removeprefix("x"))
+    except ValueError:
+        factor = 0.0
+    if not 0 < factor <= 1000:
+        raise UserError(f"--replay-pacing wants causal, realtime or xN (N > 0), not {text!r}")
+    return factor
+
+
 def options_from_args(args: argparse.Namespace) -> MockOptions:
     """Validated :class:`MockOptions` from parsed flags. Raises :class:`UserError`."""
     backend = "demo"
@@ -105,6 +121,11 @@ def options_from_args(args: argparse.Namespace) -> MockOptions:
             raise UserError(f"--replay: no such file: {args.replay}")
         backend = "replay"
         backend_options["path"] = args.replay
+        backend_options["strict"] = not args.replay_lenient
+        backend_options["on_finish"] = _print_replay_report
+        pacing = _replay_pacing(args.replay_pacing)
+        if pacing is not None:
+            backend_options["pacing"] = pacing
     if args.pace < 0:
         raise UserError("--pace must be >= 0")
     if not 0 <= args.port <= 65535:
