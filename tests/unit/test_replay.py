@@ -184,3 +184,13 @@ async def test_the_mock_cli_serves_a_recording_to_any_client(tmp_path: Path) -> 
         raw = await play_client(read_recording(path), mock.ws_url(""), mock.client_ssl_context())
     assert raw.problems == []
     assert len(finished) == 1 and finished[0].result().ok, format_report(finished[0].result())
+
+
+async def test_scaled_pacing_follows_the_recorded_timing() -> None:
+    """x4 pacing: server frames leave no earlier than their recorded time ÷ 4 (and the replay still matches)."""
+    path = RECORDINGS / "barge-in.glrec"
+    rec = read_recording(path)
+    last_server = max(f.t_us for f in rec.frames if f.direction == "s2c") - rec.frames[1].t_us
+    result = await check(path, CheckOptions(pacing=4.0))
+    assert result.ok, format_report(result)
+    assert result.wall_s >= last_server / 1e6 / 4 * 0.9
