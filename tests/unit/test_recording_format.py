@@ -200,7 +200,7 @@ _json = st.recursive(
 )
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(
     body=st.dictionaries(st.text(min_size=1, max_size=10), _json, min_size=1, max_size=4),
     blobs=st.lists(st.binary(min_size=0, max_size=64), max_size=3),
