@@ -166,3 +166,106 @@ def jpeg(width: int, height: int, color: tuple[int, int, int], *, stripe: tuple[
 
 def frame_event(width: int = 640, height: int = 480, color: tuple[int, int, int] = (200, 40, 40)) -> FrameSent:
     return FrameSent(jpeg=jpeg(width, height, color, stripe=(40, 40, 200)), width=width, height=height, source="file")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Deterministic parts for snapshots (no sockets, no clocks): the real App and widgets, a scripted event source.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class ScriptedSession:
+    """Emits a fixed list of events, then stays open until closed. Records what the UI sent."""
+
+    def __init__(self, script: list[Any]) -> None:
+        self.script = list(script)
+        self.sent: list[str] = []
+        self.actions: list[tuple[str, dict[str, Any]]] = []
+        self.done = False
+        self.connected = True
+        self._closed: Any = None
+
+    async def run(self) -> None:
+        import asyncio
+
+        self._closed = asyncio.Event()
+        await self._closed.wait()
+
+    async def events(self) -> Any:
+        import asyncio
+
+        for event in self.script:
+            yield event
+        self.done = True
+        while self._closed is None or not self._closed.is_set():
+            await asyncio.sleep(0.05)
+
+    async def send_text(self, text: str) -> None:
+        self.sent.append(text)
+
+    def note_action(self, name: str, **data: Any) -> None:
+        self.actions.append((name, data))
+
+    async def close(self) -> None:
+        if self._closed is not None:
+            self._closed.set()
+
+
+class FixedMedia:
+    """Meters frozen at given readings, and a played-ms table: for pixel-stable snapshots."""
+
+    def __init__(self, mic: Any, model: Any, played: dict[int, float] | None = None) -> None:
+        self.mic, self.model = mic, model
+        self.played = played or {}
+        self._muted = False
+
+    @property
+    def audio_problem(self) -> str | None:
+        return None
+
+    @property
+    def muted(self) -> bool:
+        return self._muted
+
+    def set_muted(self, muted: bool) -> None:
+        self._muted = muted
+
+    def readings(self, now: float) -> tuple[Any, Any]:
+        from dataclasses import replace
+
+        return replace(self.mic, muted=self._muted), self.model
+
+    def played_ms(self, generation: int) -> float | None:
+        return self.played.get(generation)
+
+    def handle_event(self, event: Any) -> None:
+        return None
+
+    def interrupt(self) -> None:
+        return None
+
+    def toggle_video(self, source: str) -> bool | None:
+        return None
+
+    def start(self, session: Any) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+def mock_endpoint(**options: Any) -> Callable[[Any], Any]:
+    """An endpoint factory that serves the demo mock with ``MockOptions(**options)`` (pace 0 by default)."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def endpoint(settings: Any) -> Any:
+        from tui.mock.server import MockOptions, serve_mock
+
+        opts = {"backend": "demo", "tls": True, "pace": 0.0, **options}
+        async with serve_mock(MockOptions(**opts)) as mock:
+            connection = settings.connection.model_copy(
+                update={"base_url": mock.base_url, "ca_file": mock.ca_file, "api_version": "v1beta"}
+            )
+            yield settings.model_copy(update={"connection": connection}), True
+
+    return endpoint

@@ -196,7 +196,7 @@ class LiveApp(App[int]):
             if is_demo:
                 screen.transcript.add_system("Offline demo: a scripted local mock answers, not Gemini.")
             if settings.recording.enabled and self.recorder is None:
-                self.action_toggle_recording()
+                await self.action_toggle_recording()
             session = self.session_factory(settings, self.tap)
             self.session = session
             self._media_notices = 0
@@ -221,7 +221,9 @@ class LiveApp(App[int]):
                         await maybe_await(session.close())
                     with contextlib.suppress(BaseException):
                         await asyncio.wait_for(run_task, timeout=5)
-                self.session = None
+                # A superseding run (new settings) may already have installed its own session.
+                if self.session is session:
+                    self.session = None
 
     def _media_notice(self, notice: ev.SessionEvent) -> None:
         """The media bridge reports a problem (no device, echo…): a notification and a transcript line."""
@@ -310,13 +312,13 @@ class LiveApp(App[int]):
     def action_toggle_screen(self) -> None:
         self._toggle_video("screen")
 
-    def action_toggle_recording(self) -> None:
+    async def action_toggle_recording(self) -> None:
         if self.recorder is not None:
             recorder, self.recorder = self.recorder, None
+            self._note("recording", on=False)
             self.tap.recorder = None
             with contextlib.suppress(Exception):
-                recorder.close()
-            self._note("recording", on=False)
+                await asyncio.to_thread(recorder.close)  # drains and fsyncs: never on the event loop
             self.notify(f"Recording saved: {recorder.path}", title="Recording", timeout=8)
             return
         try:
@@ -333,7 +335,7 @@ class LiveApp(App[int]):
         if self.media is not None:
             self.media.interrupt()
         self._note("interrupt")
-        self.live_screen.transcript.add_system("⏹ you stopped the reply")
+        self.live_screen.transcript.add_system("■ you stopped the reply")
 
     def action_switch_pane(self) -> None:
         self.live_screen.next_pane()
@@ -370,9 +372,7 @@ class LiveApp(App[int]):
 
     async def action_quit(self) -> None:
         if self.recorder is not None:
-            with contextlib.suppress(Exception):
-                self.recorder.close()
-            self.recorder = None
+            await self.action_toggle_recording()
         session = self.session
         if session is not None:
             with contextlib.suppress(Exception):

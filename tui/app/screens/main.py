@@ -92,9 +92,9 @@ class LiveScreen(Screen[None]):
         self._ticks = 0
         self._tick_hz = max(1.0, self.meter_hz)
         self.set_interval(1.0 / self._tick_hz, self._tick, name="display-tick")
-        prompt = self.query_one("#prompt", Input)
-        prompt.cursor_blink = False  # a blinking cursor is two extra repaints a second over SSH
-        prompt.focus()
+        for prompt in self.query("#prompt").results(Input):
+            prompt.cursor_blink = False  # a blinking cursor is two extra repaints a second over SSH
+            prompt.focus()
 
     def _tick(self) -> None:
         self._ticks += 1
@@ -129,7 +129,7 @@ class LiveScreen(Screen[None]):
 
     def next_pane(self) -> str:
         current = self.query_one("#panes", ContentSwitcher).current or PANES[0]
-        pane = PANES[(PANES.index(current) + 1) % len(PANES)]
+        pane = PANES[(PANES.index(current) + 1) % len(PANES)] if current in PANES else PANES[0]
         self.show_pane(pane)
         return pane
 

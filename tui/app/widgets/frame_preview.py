@@ -16,6 +16,7 @@ from tui.live.events import FrameSent
 
 STRIP_FRAMES = 4
 """How many recent frames the strip keeps."""
+INFO_LINES = 2
 STRIP_CELLS = (6, 2)
 """Columns × rows of one strip thumbnail."""
 
@@ -64,17 +65,16 @@ class FramePreview(Widget):
         span = self._times[-1] - self._times[0]
         return (len(self._times) - 1) / span if span > 0 else 0.0
 
-    def info_line(self) -> str:
+    def info_lines(self) -> tuple[str, str]:
+        """Two short lines: size and tokens per frame; source, rate and tokens per second."""
         frame = self.latest
         if frame is None:
-            return "no video sent"
+            return "no video sent", ""
         tokens = tokens_per_frame(frame.width, frame.height)
         fps = self.fps
-        rate = f" · {tokens * fps:.0f} tok/s" if fps else ""
-        return (
-            f"{frame.source} {fps:.1f} fps · {frame.width}×{frame.height} · {len(frame.jpeg) / 1000:.0f} KB · "
-            f"~{tokens} tok/frame{rate}"
-        )
+        first = f"{frame.width}×{frame.height} {len(frame.jpeg) / 1000:.0f} KB ~{tokens} tok/frame"
+        second = f"{frame.source} {fps:.1f} fps" + (f" · ~{tokens * fps:.0f} tok/s" if fps else "")
+        return first, second
 
     # ------------------------------------------------------------------ feeding
 
@@ -104,8 +104,8 @@ class FramePreview(Widget):
 
     def _layout(self) -> tuple[int, int, bool]:
         width, height = self.size.width, self.size.height
-        show_strip = height >= 8 and len(self._recent) > 1
-        rows = max(1, height - 1 - (STRIP_CELLS[1] if show_strip else 0))
+        show_strip = height >= 9 and len(self._recent) > 1
+        rows = max(1, height - INFO_LINES - (STRIP_CELLS[1] if show_strip else 0))
         return width, rows, show_strip
 
     def _large_strips(self, width: int, rows: int) -> list[Strip]:
@@ -136,12 +136,13 @@ class FramePreview(Widget):
                 return blank
             large = self._large_strips(width, rows)
             return large[y].crop_extend(0, width, base) if y < len(large) else blank
-        if y == rows:
-            text = Text(self.info_line(), self.get_component_rich_style("frame-preview--info"), no_wrap=True)
+        if rows <= y < rows + INFO_LINES:
+            line = self.info_lines()[y - rows]
+            text = Text(line, self.get_component_rich_style("frame-preview--info"), no_wrap=True)
             text.truncate(width, overflow="ellipsis")
             return Strip(list(text.render(self.app.console)), text.cell_len).crop_extend(0, width, base)
         if show_strip:
-            j = y - rows - 1
+            j = y - rows - INFO_LINES
             segments: list[Segment] = []
             used = 0
             for shown in list(self._recent)[:-1]:

@@ -253,6 +253,11 @@ class ProtocolLog(BlockScroll):
         if self._visible(entry):
             self.touch(entry.seq)
 
+    def reset(self) -> None:
+        self.entries.clear()
+        self._by_seq.clear()
+        self.clear_blocks()
+
     def set_filter(self, value: LogFilter) -> None:
         """Show another category; rebuilds the visible list from the bounded entries."""
         self.filter = value

@@ -90,7 +90,7 @@ class StatusBar(Widget):
             "idle": "status-bar--dim",
         }.get(i.state, "status-bar--bad")
         label = {"connected": "● live", "replay": "▶ replay"}.get(i.state, f"○ {i.state}")
-        if i.state == "reconnecting" and i.attempt:
+        if i.state in ("reconnecting", "resuming") and i.attempt > 1:
             label += f" #{i.attempt}"
         out.append(label, style(part))  # type: ignore[arg-type]
         if i.detail:

@@ -96,6 +96,10 @@ class ToolCallsPane(BlockScroll):
             case _:
                 pass
 
+    def reset(self) -> None:
+        self.calls.clear()
+        self.clear_blocks()
+
     def _put(self, row: ToolCallRow) -> None:
         self.calls[row.id] = row
         while len(self.calls) > self.max_blocks:

@@ -110,6 +110,13 @@ class Transcript(BlockScroll):
         if isinstance(event, ev.Fatal):
             self.add_system(f"✗ {event.message}", error=True)
 
+    def reset(self) -> None:
+        """Forget every turn (the replay viewer rebuilds from the first record)."""
+        self.state = ConversationState(max_turns=self.state.max_turns, clock=self._clock)
+        self._played.clear()
+        self._system.clear()
+        self.clear_blocks()
+
     def note_user_input_end(self) -> None:
         """The user's input ended locally (for latency)."""
         self.state.note_user_input_end()
@@ -227,7 +234,7 @@ class Transcript(BlockScroll):
         played = self._played.get(turn.generation)
         if turn.interrupted:
             generated = turn.interrupted_audio_ms or 0.0
-            out.append("\n  ⏹ interrupted", "@transcript--interrupted")
+            out.append("\n  ■ interrupted", "@transcript--interrupted")
             if played is not None and generated:
                 share = min(100.0, 100.0 * played / generated)
                 out.append(
