@@ -8,7 +8,8 @@ against the recorded one and skips the recorded ``setupComplete``. Resumption ha
 registered with the mock so that the client may resume with them.
 
 Modes: strict (the first divergence closes the connection with 1008 and a reason) or lenient (divergences are
-collected and the replay goes on). Pacing: causal (as fast as causality allows, the default), real time, or scaled
+collected and the replay goes on, still one client frame per recorded client frame: there is no resynchronisation,
+so a client that sends one extra frame diverges on every frame after it). Pacing: causal (as fast as causality allows, the default), real time, or scaled
 (``pacing`` = speed multiple). Completeness: what was never replayed is listed by :meth:`ReplayState.result`.
 
 Who closed a recorded connection is inferred: code None (no close frame) was a drop (the backend aborts TCP);

@@ -21,6 +21,7 @@ import asyncio
 import dataclasses
 import functools
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -121,7 +122,8 @@ def _carries(msg: dict[str, Any], item: Input) -> bool:
     rt = wire.pick(msg, "realtimeInput")
     if kind == "text":
         body = wire.pick(msg, "clientContent")
-        return isinstance(body, dict) and item.data.get("text", "") in str(body)
+        text = json.dumps(str(item.data.get("text", "")), ensure_ascii=False)[1:-1]
+        return isinstance(body, dict) and text in json.dumps(body, ensure_ascii=False)
     if not isinstance(rt, dict):
         return False
     if kind in ("audio", "frame"):
