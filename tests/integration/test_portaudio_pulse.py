@@ -109,6 +109,9 @@ def test_over_ssh_the_forwarded_server_is_found_and_used(pulse_server: str, tmp_
     assert r["mic_level"] == -120.0
     assert r["turn"] == [300.0, 300.0, False]  # generated ms, heard ms, interrupted
     assert r["underruns"] == 0 and r["callback_errors"] == 0
+    generated, played_at_cut, played_later, interrupted = r["cut"]
+    assert generated == 5000.0 and interrupted and 200 <= played_at_cut < 5000
+    assert played_later == played_at_cut  # not one more frame of the cut turn left the buffer
 
 
 def test_alsa_lib_does_not_print_over_the_screen_on_an_xrun(pulse_server: str, tmp_path: Path) -> None:
@@ -163,7 +166,7 @@ async def _child() -> dict[str, object]:
     import asyncio
 
     from tui.config import AudioSettings, VideoSettings
-    from tui.live.events import GenerationComplete, ModelAudio, Notice
+    from tui.live.events import GenerationComplete, Interrupted, ModelAudio, Notice
     from tui.media.bridge import MediaBridge
 
     class Session:
@@ -192,8 +195,20 @@ async def _child() -> dict[str, object]:
             while not finished or len(session.audio) < 5:
                 await asyncio.sleep(0.02)
                 finished += bridge.finished_turns()
+        # A barge-in on a device paced in real time: cut mid-turn, and nothing of it is pulled afterwards.
+        bridge.handle(ModelAudio(b"\x10\x27" * 24000 * 5, 24000, 1))  # 5 s
+        async with asyncio.timeout(20):
+            while (p := bridge.turn_playback(1)) is None or p.played_ms < 200:
+                await asyncio.sleep(0.01)
+        bridge.handle(Interrupted(1))
+        at_cut = bridge.turn_playback(1)
+        bridge.handle(ModelAudio(b"\x10\x27" * 2400, 24000, 1))  # a late chunk of the cut turn
+        await asyncio.sleep(0.3)
+        after = bridge.turn_playback(1)
+        assert at_cut is not None and after is not None
         levels = bridge.levels()
         return {
+            "cut": [at_cut.generated_ms, at_cut.played_ms, after.played_ms, after.interrupted],
             "notices": [[n.level, n.message] for n in notices],
             "mic_device": bridge.mic.device_name,
             "speaker_device": bridge.speaker.device_name,
