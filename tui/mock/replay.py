@@ -9,8 +9,9 @@ registered with the mock so that the client may resume with them.
 
 Modes: strict (the first divergence closes the connection with 1008 and a reason) or lenient (divergences are
 collected and the replay goes on, still one client frame per recorded client frame: there is no resynchronisation,
-so a client that sends one extra frame diverges on every frame after it). Pacing: causal (as fast as causality allows, the default), real time, or scaled
-(``pacing`` = speed multiple). Completeness: what was never replayed is listed by :meth:`ReplayState.result`.
+so a client that sends one extra frame diverges on every frame after it). Pacing: causal (as fast as causality
+allows, the default), real time, or scaled (``pacing`` = speed multiple). Completeness: what was never replayed is
+listed by :meth:`ReplayState.result`.
 
 Who closed a recorded connection is inferred: code None (no close frame) was a drop (the backend aborts TCP);
 1000/1001 with an empty reason was the client (websockets echoes the client's close frame; the backend waits for the
@@ -377,7 +378,10 @@ class ReplayBackend:
                 if opts.pacing:
                     delay = (step.t_us - base_us) / 1e6 / opts.pacing - (time.monotonic() - started)
                     if delay > 0:
-                        await conn.sleep(delay / conn.pace if conn.pace else delay)
+                        # Not conn.sleep: that scales by the mock's pace, which is 0 (no delays) under replay.
+                        await asyncio.sleep(delay)
+                        if conn.closed:
+                            return
                 try:
                     await self._send(conn, step.frame)
                 except SessionClosed:
