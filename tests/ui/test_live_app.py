@@ -230,3 +230,40 @@ async def test_settings_dialog_changes_the_model_and_reconnects() -> None:
         await _until(pilot, lambda: app.settings.session.model == "models/gemini-other-live")
         await _until(pilot, lambda: app.session is not None and app.session is not first and _connected(app))
         assert "gemini-other-live" in app.live_screen.status_bar._text().plain
+
+
+async def test_settings_first_opens_the_dialog_before_connecting() -> None:
+    app = _app(_settings(session={"modality": "TEXT"}, ui={"settings_first": True}))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        assert app.session is None, "nothing connects while the settings are being edited"
+        dialog = app.screen
+        dialog.query_one("#system").value = "Answer in French."  # type: ignore[attr-defined]
+        dialog.query_one("#system").focus()
+        await pilot.press("enter")
+        await _until(pilot, lambda: _connected(app))
+        assert app.settings.session.system_instruction == "Answer in French."
+
+
+async def test_device_picker_lists_devices_and_reconnects_with_the_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual.widgets import Button, OptionList
+
+    import tui.media.devices as devices
+
+    fake = FakeSoundDevice()
+    original = devices.list_devices
+    monkeypatch.setattr(devices, "list_devices", lambda sd=None: original(fake))
+    app = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: _connected(app))
+        first = app.session
+        await pilot.press("f9")
+        await _until(pilot, lambda: len(app.screen.query_one("#input", OptionList).options) == 2)
+        inputs = app.screen.query_one("#input", OptionList)
+        assert "Fake Mic" in str(inputs.get_option_at_index(1).prompt)
+        inputs.focus()
+        inputs.highlighted = 1
+        await pilot.press("enter")
+        app.screen.query_one("#apply", Button).press()
+        await _until(pilot, lambda: app.settings.audio.input_device == "0")
+        await _until(pilot, lambda: app.session is not None and app.session is not first and _connected(app))

@@ -145,7 +145,11 @@ class LiveApp(App[int]):
     def get_default_screen(self) -> Screen[Any]:
         ui = self.settings.ui
         return LiveScreen(
-            clock=self.clock, max_turns=ui.transcript_max_turns, log_max=ui.protocol_log_max, meter_hz=ui.meter_hz
+            clock=self.clock,
+            max_turns=ui.transcript_max_turns,
+            log_max=ui.protocol_log_max,
+            meter_hz=ui.meter_hz,
+            thumbnails=ui.thumbnails != "none",
         )
 
     @property
@@ -168,8 +172,20 @@ class LiveApp(App[int]):
         screen.recording_size = lambda: self.recorder.bytes_written if self.recorder is not None else None
         # The first frame is on screen now: heavy imports (google.genai) come after it.
         self.first_paint_at = time.monotonic()
-        if self.autostart:
+        if self.settings.ui.settings_first:
+            self._settings_then_connect()
+        elif self.autostart:
             self.start_session()
+
+    @work(group="dialogs", exclusive=True, exit_on_error=False, description="settings before connecting")
+    async def _settings_then_connect(self) -> None:
+        from tui.app.screens.dialogs import SettingsDialog
+
+        new = await self.push_screen_wait(SettingsDialog(self.settings, connected=False))
+        if new is not None:
+            self.settings = new
+            self.live_screen.status_bar.update_info(model=new.session.model, voice=new.session.voice)
+        self.start_session()
 
     def start_session(self) -> None:
         """Connect (or reconnect with new settings): a new run supersedes the old one."""

@@ -39,7 +39,8 @@ class LiveScreen(Screen[None]):
         clock: Callable[[], float],
         max_turns: int = 500,
         log_max: int = 2000,
-        meter_hz: float = 15.0,
+        meter_hz: float = 10.0,
+        thumbnails: bool = True,
         name: str | None = None,
     ) -> None:
         super().__init__(name=name)
@@ -49,6 +50,7 @@ class LiveScreen(Screen[None]):
         self._log_max = log_max
         self.meter_hz = meter_hz
         """How often the meters are polled."""
+        self.thumbnails = thumbnails
         self.media: MediaPort | None = None
         """Set by the app once media is up; polled for levels."""
         self.go_away_deadline: float | None = None
@@ -72,7 +74,7 @@ class LiveScreen(Screen[None]):
             with Vertical(id="sidebar"):
                 yield LevelMeter("mic", id="mic-meter")
                 yield LevelMeter("model", id="model-meter")
-                yield FramePreview(clock=self.session_time, id="frame-preview")
+                yield FramePreview(clock=self.session_time, pictures=self.thumbnails, id="frame-preview")
         yield Input(placeholder="Type a message and press Enter", id="prompt")
         yield Footer()
 

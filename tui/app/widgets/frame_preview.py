@@ -39,9 +39,18 @@ class FramePreview(Widget):
     FramePreview > .frame-preview--empty { color: $text-muted; text-style: italic; }
     """
 
-    def __init__(self, *, clock: Callable[[], float], id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float],
+        pictures: bool = True,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self._clock = clock
+        self.pictures = pictures
+        """False (``ui.thumbnails = "none"``): figures only, no picture (and no JPEG decoding)."""
         self._recent: deque[_Shown] = deque(maxlen=STRIP_FRAMES)
         self._times: deque[float] = deque(maxlen=6)
         self._large: list[Strip] = []
@@ -81,12 +90,13 @@ class FramePreview(Widget):
     def add_frame(self, frame: FrameSent) -> None:
         """Show a frame that was just sent."""
         now = self._clock()
-        try:
-            small = tuple(cells_to_strips(half_block_cells(frame.jpeg, *STRIP_CELLS)))
-            self.error = None
-        except ValueError as exc:
-            small = ()
-            self.error = str(exc)
+        small: tuple[Strip, ...] = ()
+        self.error = None
+        if self.pictures:
+            try:
+                small = tuple(cells_to_strips(half_block_cells(frame.jpeg, *STRIP_CELLS)))
+            except ValueError as exc:
+                self.error = str(exc)
         self._recent.append(_Shown(frame, now, small))
         self._times.append(now)
         self.frames_shown += 1
@@ -104,6 +114,8 @@ class FramePreview(Widget):
 
     def _layout(self) -> tuple[int, int, bool]:
         width, height = self.size.width, self.size.height
+        if not self.pictures:
+            return width, 0, False
         show_strip = height >= 9 and len(self._recent) > 1
         rows = max(1, height - INFO_LINES - (STRIP_CELLS[1] if show_strip else 0))
         return width, rows, show_strip
