@@ -216,7 +216,9 @@ class UISettings(_Section):
     protocol_log_max: int = 2000
     """Protocol log entries kept."""
     thumbnails: Literal["auto", "halfblock", "none"] = "auto"
-    """Frame preview rendering."""
+    """Frame preview rendering (``none``: figures only, no picture)."""
+    settings_first: bool = False
+    """Open the session settings (model, modality, voice, system instruction) before connecting."""
 
 
 class Settings(BaseSettings):
