@@ -377,3 +377,23 @@ async def test_video_can_be_switched_on_and_off_at_run_time(tmp_path: Path, monk
         assert b.video_source is None  # the file stream was stopped anyway
     finally:
         await b.stop()
+
+
+async def test_stereo_only_devices_are_down_and_up_mixed() -> None:
+    sd = FakeSoundDevice(input_rates={16000}, output_rates={24000}, input_channels={2}, output_channels={2})
+    b = MediaBridge(AudioSettings(jitter_ms=0), VideoSettings(), sounddevice=sd)
+    session = FakeSession()
+    await b.start(session)
+    try:
+        mic, out = sd.stream("input"), sd.stream("output")
+        assert mic.kwargs["channels"] == 2 and out.kwargs["channels"] == 2
+        left, right = (1000).to_bytes(2, "little"), (3000).to_bytes(2, "little")
+        mic.feed_input((left + right) * 640)  # 40 ms of stereo
+        await settle(lambda: b.chunks_sent == 1)
+        assert session.audio == [(2000).to_bytes(2, "little") * 640]  # mono for the API: the mean of L and R
+        b.handle(ModelAudio(b"\x10\x27" * 240, 24000, 0))
+        b.handle(GenerationComplete(0))
+        assert out.pull_output() == b"\x10\x27" * 480  # the model on both channels
+        assert b.levels().speaker.available
+    finally:
+        await b.stop()

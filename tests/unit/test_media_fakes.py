@@ -33,7 +33,7 @@ class FakeStream:
         t.join()
 
     def pull_output(self, status: int = 0) -> bytes:
-        out = bytearray(self.blocksize * 2)
+        out = bytearray(self.blocksize * 2 * int(self.kwargs["channels"]))
         t = threading.Thread(target=self.callback, args=(out, self.blocksize, None, status))
         t.start()
         t.join()
@@ -48,7 +48,16 @@ class _Default:
 class FakeSoundDevice:
     """Two devices: 0 "USB Mic" (input, 48 kHz only) and 1 "Speakers" (output, any rate)."""
 
-    def __init__(self, input_rates: set[int] | None = None, output_rates: set[int] | None = None) -> None:
+    def __init__(
+        self,
+        input_rates: set[int] | None = None,
+        output_rates: set[int] | None = None,
+        *,
+        input_channels: set[int] | None = None,
+        output_channels: set[int] | None = None,
+    ) -> None:
+        self.input_channels = input_channels or {1, 2}
+        self.output_channels = output_channels or {1, 2}
         self.devices = [
             {
                 "index": 0,
@@ -82,13 +91,17 @@ class FakeSoundDevice:
             device = self.default.device[0 if kind == "input" else 1]
         return self.devices[device]
 
-    def check_input_settings(self, *, device: int | None, samplerate: int, **_: Any) -> None:
+    def check_input_settings(self, *, device: int | None, samplerate: int, channels: int, **_: Any) -> None:
         if samplerate not in self.input_rates:
             raise ValueError("Invalid sample rate")
+        if channels not in self.input_channels:
+            raise ValueError("Invalid number of channels [PaErrorCode -9998]")
 
-    def check_output_settings(self, *, device: int | None, samplerate: int, **_: Any) -> None:
+    def check_output_settings(self, *, device: int | None, samplerate: int, channels: int, **_: Any) -> None:
         if self.output_rates is not None and samplerate not in self.output_rates:
             raise ValueError("Invalid sample rate")
+        if channels not in self.output_channels:
+            raise ValueError("Invalid number of channels [PaErrorCode -9998]")
 
     def RawInputStream(self, **kwargs: Any) -> FakeStream:
         s = FakeStream(self, "input", **kwargs)

@@ -17,6 +17,8 @@ import asyncio
 import time
 from typing import Any
 
+import numpy as np
+
 from tui.media.devices import AudioUnavailable, load_sounddevice
 from tui.media.levels import SILENCE_DBFS, block_levels
 from tui.media.playback import PlaybackBuffer
@@ -28,15 +30,32 @@ SPEAKER_RATE = 24_000
 """What the Live API sends: s16le mono at 24 kHz."""
 
 
-def _pick_rate(sd: Any, device: int | None, kind: str, wanted: int) -> int:
-    """``wanted`` when the device takes it, else the device's default rate (we resample)."""
+def _pick_format(sd: Any, device: int | None, kind: str, wanted: int) -> tuple[int, int]:
+    """``(rate, channels)`` to open: ``wanted`` Hz mono when the device takes it, else its default rate (we
+    resample), else stereo (we down-mix or duplicate: many ``hw:`` devices refuse mono, PaErrorCode -9998)."""
     check = sd.check_input_settings if kind == "input" else sd.check_output_settings
-    try:
-        check(device=device, samplerate=wanted, channels=1, dtype="int16")
-        return wanted
-    except Exception:  # PortAudioError or ValueError: the rate is not supported
-        info = sd.query_devices(device, kind)
-        return int(info["default_samplerate"])
+    default = int(sd.query_devices(device, kind)["default_samplerate"])
+    for channels in (1, 2):
+        for rate in dict.fromkeys((wanted, default)):
+            try:
+                check(device=device, samplerate=rate, channels=channels, dtype="int16")
+                return rate, channels
+            except Exception:  # PortAudioError or ValueError: not this combination
+                continue
+    return default, 1  # nothing checked out: opening will fail with PortAudio's own words
+
+
+def _downmix(pcm: bytes) -> bytes:
+    """Interleaved s16le stereo to mono (the mean of both channels)."""
+    frames = np.frombuffer(pcm[: len(pcm) // 4 * 4], dtype="<i2").reshape(-1, 2).astype(np.int32)
+    out: bytes = ((frames[:, 0] + frames[:, 1]) // 2).astype("<i2").tobytes()
+    return out
+
+
+def _upmix(pcm: bytes) -> bytes:
+    """Mono s16le to interleaved stereo (the same signal on both channels)."""
+    out: bytes = np.repeat(np.frombuffer(pcm, dtype="<i2"), 2).tobytes()
+    return out
 
 
 def _start_or_close(stream: Any) -> None:
@@ -89,6 +108,7 @@ class Microphone:
         """Blocks PortAudio flagged as input overflow (audio lost inside the driver)."""
         self.callback_errors = 0
         self.device_rate = MIC_RATE
+        self.device_channels = 1
         self.device_name = "?"
         self._stream: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -105,14 +125,14 @@ class Microphone:
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
         try:
-            self.device_rate = _pick_rate(sd, self.device, "input", MIC_RATE)
+            self.device_rate, self.device_channels = _pick_format(sd, self.device, "input", MIC_RATE)
             self.device_name = str(sd.query_devices(self.device, "input")["name"])
             self._resampler = Resampler(self.device_rate, MIC_RATE)
             stream = sd.RawInputStream(
                 samplerate=self.device_rate,
                 blocksize=self.device_rate * self.chunk_ms // 1000,
                 device=self.device,
-                channels=1,
+                channels=self.device_channels,
                 dtype="int16",
                 latency="low",
                 callback=self._callback,
@@ -155,17 +175,22 @@ class Microphone:
             self.overruns += 1
         self._queue.put_nowait(data)
 
+    def _convert(self, block: bytes) -> bytes:
+        if self.device_channels == 2:
+            block = _downmix(block)
+        return self._resampler.process(block)
+
     async def read(self) -> bytes:
         """The next chunk, 16 kHz s16le mono (about ``chunk_ms`` long)."""
         while True:
-            out = self._resampler.process(await self._queue.get())
+            out = self._convert(await self._queue.get())
             if out:
                 return out
 
     def read_nowait(self) -> bytes | None:
         """The next chunk if one is waiting, else None."""
         while not self._queue.empty():
-            out = self._resampler.process(self._queue.get_nowait())
+            out = self._convert(self._queue.get_nowait())
             if out:
                 return out
         return None
@@ -197,6 +222,7 @@ class Speaker:
         self.prebuffer_ms = prebuffer_ms
         self.max_prebuffer_ms = max_prebuffer_ms
         self.device_rate = SPEAKER_RATE
+        self.device_channels = 1
         self.device_name = "?"
         self.buffer = PlaybackBuffer(rate=SPEAKER_RATE, prebuffer_ms=prebuffer_ms, max_prebuffer_ms=max_prebuffer_ms)
         self.levels = _Levels()
@@ -220,7 +246,7 @@ class Speaker:
         """Open and start the output stream. Raises ``AudioUnavailable``."""
         sd = sd if sd is not None else load_sounddevice()
         try:
-            self.device_rate = _pick_rate(sd, self.device, "output", SPEAKER_RATE)
+            self.device_rate, self.device_channels = _pick_format(sd, self.device, "output", SPEAKER_RATE)
             self.device_name = str(sd.query_devices(self.device, "output")["name"])
             self.buffer = PlaybackBuffer(
                 rate=self.device_rate, prebuffer_ms=self.prebuffer_ms, max_prebuffer_ms=self.max_prebuffer_ms
@@ -230,7 +256,7 @@ class Speaker:
                 samplerate=self.device_rate,
                 blocksize=max(1, self.device_rate * self.block_ms // 1000),
                 device=self.device,
-                channels=1,
+                channels=self.device_channels,
                 dtype="int16",
                 latency="low",
                 callback=self._callback,
@@ -256,7 +282,7 @@ class Speaker:
             if status:
                 self.device_underflows += 1
             block = self.buffer.pull(frames, time.monotonic())
-            outdata[:] = block
+            outdata[:] = _upmix(block) if self.device_channels == 2 else block
             self.levels.feed(block)
             if self.levels.rms_dbfs > SILENCE_DBFS:
                 self.last_audible_at = time.monotonic()
