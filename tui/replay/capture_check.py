@@ -7,6 +7,7 @@ server's frames) match the real Live API.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,8 @@ async def replay_capture(path: Path, *, vertex: bool | None = None) -> CaptureRe
         MockOptions(backend="replay", pace=0), backend_factory=lambda _o: ReplayBackend(state)
     ) as mock:
         client = await play_client(rec, mock.ws_url(""), mock.client_ssl_context(), vertex=vertex, on_frame=parse)
+        with contextlib.suppress(TimeoutError):
+            await mock.idle(5.0)  # so every session's summary is in
         for summary in mock.sessions:
             if summary.close_code not in (1000, None) and summary.close_code != 1005:
                 client.problems.append(f"the mock closed with {summary.close_code}: {summary.close_reason}")

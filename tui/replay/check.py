@@ -18,6 +18,7 @@ Threading: one asyncio loop for the mock and the client (``asyncio.run`` in :fun
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -350,6 +351,8 @@ async def check(path: Path | str, options: CheckOptions | None = None) -> Replay
             state.finish()
             if recorder is not None:
                 await recorder.aclose()
+        with contextlib.suppress(TimeoutError):
+            await mock.idle(5.0)  # so every session's summary is in
         for summary in mock.sessions:
             if summary.setup is None or (summary.close_code in (1007,) and not summary.frames_out):
                 problems.append(
