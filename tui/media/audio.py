@@ -8,6 +8,10 @@ Threading rules (house-style "Audio callbacks never touch Textual"):
 - Everything else (``start``/``stop``/``read``/``play``/``interrupt``) runs on the asyncio event loop.
 - The mic queue is bounded: when the consumer falls behind the oldest chunk is dropped and ``overruns`` counts it.
 
+Formats: the API side is always s16le mono (16 kHz up, 24 kHz down). A device that cannot take that rate is
+opened at its default rate and resampled on the loop; one that refuses mono is opened in stereo (the mic is
+down-mixed on the loop, the speaker's mono block is duplicated in the callback).
+
 ``sounddevice`` is imported lazily by ``tui.media.devices.load_sounddevice`` when a stream is opened.
 """
 
