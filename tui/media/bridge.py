@@ -22,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from tui.errors import UserError
 from tui.live.events import (
@@ -41,6 +41,9 @@ from tui.media.echo import EchoDetector, HalfDuplexGate
 from tui.media.levels import SILENCE_DBFS, LevelMeter
 from tui.media.playback import TurnPlayback
 from tui.media.video import Frame, FrameSource, source_from_settings, stream_frames
+
+if TYPE_CHECKING:
+    from tui.config import AudioSettings, VideoSettings
 
 MAX_NOTICES = 20
 
@@ -94,8 +97,8 @@ class MediaBridge:
 
     def __init__(
         self,
-        audio: Any,
-        video: Any,
+        audio: AudioSettings,
+        video: VideoSettings,
         *,
         on_notice: Callable[[Notice], None] | None = None,
         mic: Microphone | None = None,
@@ -139,8 +142,9 @@ class MediaBridge:
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
-    def notice(self, level: str, message: str) -> Notice:
-        n = Notice(level, message)  # type: ignore[arg-type]
+    def notice(self, level: Literal["info", "warning", "error"], message: str) -> Notice:
+        """Raise a notice for a person (kept in ``notices`` and passed to ``on_notice``)."""
+        n = Notice(level, message)
         self.notices.append(n)
         if self._on_notice is not None:
             self._on_notice(n)

@@ -212,9 +212,9 @@ class PlaybackBuffer:
                 if not complete and now - self._wait_since < self.prebuffer_ms / 1000.0 - 1e-9:
                     return bytes(want)
                 self._playing = True
-                turn = self._turn(first_gen)
-                if turn.start_delay_s is None:
-                    turn.start_delay_s = now - self._wait_since
+                first = self._turns.get(first_gen)
+                if first is not None and first.start_delay_s is None:
+                    first.start_delay_s = now - self._wait_since
                 self._wait_since = None
             parts: list[bytes] = []
             got = 0
@@ -225,7 +225,10 @@ class PlaybackBuffer:
                 take = min(want - got, len(data) - offset)
                 parts.append(data[offset : offset + take])
                 got += take
-                self._turn(gen).played += take // 2
+                # Made by push (no allocation here); gone only if more than HISTORY turns were queued at once.
+                playing = self._turns.get(gen)
+                if playing is not None:
+                    playing.played += take // 2
                 previous = self._current_generation
                 if previous is not None and previous != gen and previous <= self._ended_generation:
                     self._finish_locked(previous)  # the next turn followed without a gap

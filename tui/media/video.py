@@ -19,11 +19,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, UnidentifiedImageError
 
 from tui.errors import UserError
+
+if TYPE_CHECKING:
+    from tui.config import VideoSettings
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"})
@@ -314,7 +317,7 @@ def open_frames_path(
     return ImageFilesSource(path, fps=fps, loop=loop, max_size=max_size, quality=quality)
 
 
-def source_from_settings(video: Any) -> FrameSource | None:
+def source_from_settings(video: VideoSettings) -> FrameSource | None:
     """The source ``VideoSettings`` ask for, or None for ``source = "none"``."""
     common = {"max_size": video.max_size, "quality": video.jpeg_quality}
     if video.source == "screen":
