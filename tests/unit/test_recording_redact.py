@@ -142,3 +142,13 @@ def test_recorded_frames_still_decode_after_redaction(tmp_path: Path) -> None:
     assert all(f.msg is not None for f in frames[:7])
     audio = frames[1].msg["realtime_input"]["audio"]["data"]
     assert base64.urlsafe_b64decode(audio) == bytes(200) + REDACTED.encode() + bytes(200)
+
+
+def test_record_into_a_folder_makes_a_fresh_file_there(tmp_path: Path) -> None:
+    settings = Settings(recording={"enabled": True, "path": tmp_path})
+    first = Recorder.for_settings(settings)
+    second = Recorder.for_settings(settings)
+    first.close()
+    second.close()
+    assert first.path.parent == tmp_path and second.path.parent == tmp_path
+    assert first.path != second.path and first.path.suffix == ".glrec"

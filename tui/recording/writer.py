@@ -220,12 +220,12 @@ def settings_config(settings: Settings) -> dict[str, Any]:
     return dumped
 
 
-def default_path() -> Path:
-    """A fresh timestamped file in the recordings folder."""
+def default_path(folder: Path | None = None) -> Path:
+    """A fresh timestamped file in ``folder`` (default: the recordings folder under the data dir)."""
     from tui import paths
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = paths.recordings_dir() / f"session-{stamp}"
+    base = (folder or paths.recordings_dir()) / f"session-{stamp}"
     path = base.with_suffix(FILE_SUFFIX)
     n = 1
     while path.exists():
@@ -310,8 +310,11 @@ class Recorder:
         from tui.config import secret_values
 
         rec = settings.recording
+        target = path or rec.path
+        if target is not None and target.is_dir():  # --record SOME_FOLDER/: a fresh file in it
+            target = default_path(target)
         return cls(
-            path or rec.path or default_path(),
+            target or default_path(),
             model=settings.session.model,
             config=settings_config(settings),
             description=rec.description if description is None else description,
