@@ -203,6 +203,12 @@ async def screen_share(d: Driver) -> None:
     await d.say("And now? What do you see?")
 
 
+async def vertex_chat(d: Driver) -> None:
+    await d.say("Hi, my name is Ada.")
+    await d.say("What's the weather in Rome?")
+    await d.say("What is my name?")
+
+
 TEXT = {"session": {"modality": "TEXT"}}
 AUDIO = {"session": {"modality": "AUDIO"}}
 
@@ -255,6 +261,12 @@ SCENARIOS: dict[str, tuple[str, dict[str, Any], Scenario, float]] = {
         drop_reconnect,
         0.0,
     ),
+    "vertex-chat": (
+        "Vertex AI mode (custom URL, no credentials): a text chat with a tool call and memory.",
+        {"session": {"modality": "TEXT"}, "vertex": True},
+        vertex_chat,
+        0.0,
+    ),
     "screen-share": (
         "Screen sharing: two screen frames and questions about them.",
         TEXT,
@@ -274,6 +286,12 @@ def _settings(base_url: str, ca_file: Path | None, overrides: dict[str, Any]) ->
     sections["connection"].update({"base_url": base_url, "ca_file": ca_file, "api_version": "v1beta"})
     sections["audio"]["enabled"] = False
     sections["video"]["source"] = "none"
+    if overrides.get("vertex"):
+        # Vertex with a custom URL and no project: the SDK uses the URL verbatim and fetches no credentials.
+        host = base_url.split("://", 1)[1]
+        path = "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
+        sections["connection"].update({"base_url": f"wss://{host}{path}", "api_version": None})
+        return Settings(vertexai=True, demo=False, **sections)
     return Settings(api_key=SecretStr("demo-recording-key"), demo=False, **sections)
 
 
