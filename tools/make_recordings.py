@@ -203,6 +203,20 @@ async def screen_share(d: Driver) -> None:
     await d.say("And now? What do you see?")
 
 
+async def push_to_talk(d: Driver) -> None:
+    s = d.session
+    before = d.turns_done
+    await s.activity_start()
+    await d.speak(speech(1.0, pitch=120, seed=5))
+    await s.activity_end()
+    await d.until(lambda: d.turns_done > before)
+    await d.settle()
+    s.note_action("mute")
+    await s.audio_stream_end()
+    s.note_action("unmute")
+    await d.say("Did you hear me?")
+
+
 async def vertex_chat(d: Driver) -> None:
     await d.say("Hi, my name is Ada.")
     await d.say("What's the weather in Rome?")
@@ -259,6 +273,12 @@ SCENARIOS: dict[str, tuple[str, dict[str, Any], Scenario, float]] = {
         "A dropped connection (TCP abort mid-reply); the client reconnects with its handle and the model remembers.",
         TEXT,
         drop_reconnect,
+        0.0,
+    ),
+    "push-to-talk": (
+        "Manual turn-taking (no server VAD): activityStart, speech, activityEnd; a mute/unmute; a typed turn.",
+        {"session": {"modality": "TEXT", "activity": {"disabled": True}}},
+        push_to_talk,
         0.0,
     ),
     "vertex-chat": (

@@ -16,7 +16,7 @@ FILES = sorted(RECORDINGS.glob("*.glrec"))
 def test_the_curated_recordings_are_there() -> None:
     names = {p.stem for p in FILES}
     assert {"text-chat-memory", "coffee-maker", "furniture-assembly", "weather-tool", "tool-cancelled", "barge-in",
-            "goaway-resume", "drop-reconnect", "screen-share", "vertex-chat"} <= names  # fmt: skip
+            "goaway-resume", "drop-reconnect", "screen-share", "vertex-chat", "push-to-talk"} <= names  # fmt: skip
     for p in FILES:
         assert p.stat().st_size < 1_000_000, p
 
