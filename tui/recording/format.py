@@ -248,12 +248,14 @@ class StrRef:
 
 
 def ext_hook(code: int, data: bytes) -> Any:
-    """msgpack ext hook: type 1 is a :class:`Ref`, type 2 a :class:`StrRef`; others stay ``msgpack.ExtType``."""
+    """msgpack ext hook: type 1 is a :class:`Ref`, type 2 a :class:`StrRef`; any other type is refused (ValueError)."""
     if code == REF_EXT:
         return Ref(int(msgpack.unpackb(data)))
     if code == STR_EXT:
         return StrRef(int.from_bytes(data, "big"))
-    return msgpack.ExtType(code, data)
+    # Nothing else is part of the format: refusing here makes the reader stop at this record ("corrupt data at
+    # byte N") instead of handing an ExtType to code that expects str/bytes (tests/reliability/test_reader_fuzz.py).
+    raise ValueError(f"unknown msgpack extension type {code}")
 
 
 def _internable(s: str) -> bool:
@@ -424,6 +426,8 @@ def decode_frame(fields: dict[str, Any], resolve: Callable[[Ref], bytes]) -> tup
     """The exact wire data and parsed JSON of a stored frame (inverse of :func:`encode_frame`)."""
     if "raw" in fields:
         raw = fields["raw"]
+        if not isinstance(raw, str | bytes):
+            raise ValueError(f"a raw frame must be text or bytes, not {type(raw).__name__}")
         try:
             parsed = json.loads(raw)
         except (UnicodeDecodeError, ValueError, TypeError):

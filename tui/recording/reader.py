@@ -136,7 +136,13 @@ class RecordingReader:
         if not isinstance(raw, dict) or raw.get("k") != "header" or raw.get("format") != FORMAT_NAME:
             raise self._err(f"not a gemini-live recording (no {FORMAT_NAME!r} header)", 0)
         version = raw.get("version")
-        if not isinstance(version, list | tuple) or len(version) != 2 or not all(isinstance(v, int) for v in version):
+        # Non-negative plain ints only: a negative minor would send ``migrate`` counting up to 0 (a hang, found by
+        # tests/reliability/test_reader_fuzz.py); a bool is not a version.
+        if (
+            not isinstance(version, list | tuple)
+            or len(version) != 2
+            or not all(type(v) is int and v >= 0 for v in version)
+        ):
             raise self._err(f"header has no valid version: {version!r}", 0)
         major, minor = int(version[0]), int(version[1])
         if major != VERSION[0]:

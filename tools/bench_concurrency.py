@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""Replay benchmarks with the real client: speed, recorder overhead, size ÷ wire, and 100 concurrent replays.
+
+Every replay here is ``replay --check``'s machinery: the real ``LiveSession`` on the unmodified google-genai SDK,
+over TLS on 127.0.0.1, against the mock's replay backend, fed the recorded inputs causally, with the divergence and
+completeness checks on (a replay "passes" when ``ReplayResult.ok``).
+
+* **Replay speed** (× real time): a recording's *real time* is the longer of the model audio it carries and the
+  mic audio the user sent (what a person needs to hear or say it). The bundled recordings were made at the demo's
+  pace 0, so their own clock (seconds between first and last record) says how fast the recorder ran, not how long
+  the conversation lasts; it is shown beside, but the audio time is the honest denominator. Text-only recordings
+  have no audio: their clock is all there is (marked).
+* **Long session**: a voice session of many long demo replies is recorded in this run (pace 0, the real recorder)
+  and replayed, to show the steady-state speed without the per-session start (TLS certificate, connect).
+* **Recorder overhead**: the same recording replayed with and without the replaying client also recording itself
+  (``CheckOptions.record_to``), alternating, medians compared.
+* **Size ÷ wire**: file bytes ÷ the wire bytes of the frames it holds (the recorder's own accounting).
+* **Concurrency**: one mock (in its own process: one core) serves N replay sessions at once for N concurrent
+  clients (in this process: the other core). Each client replays one of the bundled recordings (round robin) and
+  talks to its own ``ReplayState``, routed by a base-path prefix (the mock accepts any prefix before ``/ws/…``).
+
+Usage: ``.venv/bin/python tools/bench_concurrency.py [--sessions 100] [--long-turns 12] [--overhead-reps 5]``.
+``figures()`` returns the numbers for ``tools/bench.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tui.recording.format import Input  # noqa: E402
+from tui.recording.reader import Recording, read_recording  # noqa: E402
+
+RECORDINGS = ROOT / "recordings"
+
+
+# ------------------------------------------------------------------------------------------------ audio time
+
+
+def audio_seconds(rec: Recording) -> tuple[float, float]:
+    """(model audio s, mic audio s) carried by a recording."""
+    model = 0.0
+    for f in rec.frames:
+        if f.direction != "s2c" or not isinstance(f.msg, dict):
+            continue
+        sc = f.msg.get("serverContent") or f.msg.get("server_content") or {}
+        turn = sc.get("modelTurn") or sc.get("model_turn") or {}
+        for part in turn.get("parts") or []:
+            blob = part.get("inlineData") or part.get("inline_data") or {}
+            mime = str(blob.get("mimeType") or blob.get("mime_type") or "")
+            data = blob.get("data")
+            if not mime.startswith("audio/pcm") or data is None:
+                continue
+            raw = data if isinstance(data, bytes) else base64.b64decode(data + "=" * (-len(data) % 4), altchars=b"-_")
+            rate = int(mime.split("rate=")[1]) if "rate=" in mime else 24000
+            model += len(raw) / 2 / rate
+    mic = 0.0
+    for r in rec.records:
+        if isinstance(r, Input) and r.kind == "audio" and isinstance(r.data.get("pcm"), bytes):
+            mic += len(r.data["pcm"]) / 2 / int(r.data.get("rate", 16000))
+    return model, mic
+
+
+@dataclass
+class ReplayRow:
+    name: str
+    ok: bool
+    clock_s: float
+    audio_s: float
+    wall_s: float
+    size: int
+    wire: int
+    frames: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def real_s(self) -> float:
+        """The real time this recording stands for: its audio, or its clock when it has none."""
+        return self.audio_s if self.audio_s > 0 else self.clock_s
+
+    @property
+    def speed(self) -> float:
+        return self.real_s / self.wall_s if self.wall_s > 0 else float("nan")
+
+
+async def replay_one(path: Path, record_to: Path | None = None) -> ReplayRow:
+    from tui.replay.check import CheckOptions, check
+
+    rec = read_recording(path)
+    model, mic = audio_seconds(rec)
+    t0 = time.perf_counter()
+    result = await check(path, CheckOptions(record_to=record_to))
+    wall = time.perf_counter() - t0
+    problems = [str(d) for d in result.divergences][:2] + list(result.problems)[:2]
+    problems += [f"unconsumed: {u}" for u in result.unconsumed][:2]
+    return ReplayRow(
+        path.stem, result.ok, rec.duration_s, max(model, mic), wall, rec.size, rec.wire_bytes, len(rec.frames), problems
+    )
+
+
+def bundled() -> list[Path]:
+    return sorted(RECORDINGS.glob("*.glrec"))
+
+
+# ------------------------------------------------------------------------------------------------ long session
+
+
+async def record_long_session(path: Path, turns: int) -> Path:
+    """A voice session recorded with the real recorder: ``turns`` long demo replies (audio + transcripts) at pace 0,
+    each preceded by 2 s of mic audio (a spoken turn, as the app would send it)."""
+    from tui.config import Settings
+    from tui.live import events as ev
+    from tui.live.session import LiveSession
+    from tui.mock.server import MockOptions, serve_mock
+    from tui.recording.writer import Recorder
+
+    async with serve_mock(MockOptions(pace=0)) as mock:
+        settings = Settings(
+            api_key="bench-key",
+            connection={"base_url": mock.base_url, "ca_file": mock.ca_file, "api_version": "v1beta"},
+            session={"modality": "AUDIO", "demo_tools": False},
+            audio={"enabled": False},
+        )
+        recorder = Recorder.for_settings(settings, path=path, description="bench: long voice session")
+        session = LiveSession(settings, tap=recorder)
+        runner = asyncio.create_task(session.run())
+        done = asyncio.Queue[Any]()
+
+        async def consume() -> None:
+            async for e in session.events():
+                if isinstance(e, ev.Connected | ev.TurnComplete | ev.Fatal):
+                    await done.put(e)
+
+        consumer = asyncio.create_task(consume())
+        first = await asyncio.wait_for(done.get(), 30)
+        if not isinstance(first, ev.Connected):
+            raise RuntimeError(f"long-session recording: {first}")
+        quiet = bytes(1280)  # 40 ms of 16 kHz silence: mic traffic without triggering the demo's VAD
+        for i in range(turns):
+            for _ in range(50):
+                await session.send_audio(quiet)
+            await session.send_text(f"mock:long part {i}: tell me more about the weather")
+            e = await asyncio.wait_for(done.get(), 60)
+            if not isinstance(e, ev.TurnComplete):
+                raise RuntimeError(f"long-session recording: {e}")
+        await session.close()
+        await runner
+        consumer.cancel()
+        await recorder.aclose()
+    return path
+
+
+# ------------------------------------------------------------------------------------------------ concurrency
+
+
+def _serve_replays(paths: list[str], conn: Any) -> None:
+    """Child process: one mock, a ReplayState per ``/rN`` prefix; report where it listens, then results on request."""
+    sys.path.insert(0, str(ROOT))
+    from tui.mock.replay import ReplayBackend, ReplayOptions, ReplayState
+    from tui.mock.server import MockConnection, MockOptions, serve_mock
+
+    recs = [read_recording(p) for p in paths]
+    states: dict[int, ReplayState] = {}
+
+    class Dispatch:
+        def __init__(self, _options: MockOptions) -> None:
+            pass
+
+        async def run(self, c: MockConnection) -> None:
+            n = int(c.request.path.strip("/").split("/", 1)[0].removeprefix("r"))
+            if n not in states:
+                states[n] = ReplayState(recs[n % len(recs)], ReplayOptions(frame_timeout_s=60, close_wait_s=60))
+            await ReplayBackend(states[n]).run(c)
+
+    async def run() -> None:
+        async with serve_mock(MockOptions(pace=0, max_sessions=1000), backend_factory=Dispatch) as mock:
+            conn.send((mock.base_url, str(mock.ca_file)))
+            await asyncio.to_thread(conn.recv)  # the clients are done
+            for st in states.values():
+                st.finish()
+            out = {}
+            for n, st in states.items():
+                r = st.result()
+                out[n] = (r.ok, [str(d) for d in r.divergences][:2] + [str(u) for u in r.unconsumed][:2])
+            conn.send((out, mock.stats.sessions_started, dict(mock.stats.closes)))
+
+    asyncio.run(run())
+
+
+async def _client_replay(n: int, path: Path, base_url: str, ca_file: str, wait_s: float) -> tuple[bool, str]:
+    """The client half of ``replay --check`` against a shared mock (see ``tui.replay.check.check``)."""
+    from tui.live import events as ev
+    from tui.live.session import LiveSession
+    from tui.live.tools import ToolRegistry
+    from tui.replay.check import CheckOptions, CountingTap, _drive, replay_settings, schedule
+
+    rec = read_recording(path)
+    planned, totals = schedule(rec)
+    settings, _notes = replay_settings(rec.header.config, f"{base_url}/r{n}", Path(ca_file), recording=path)
+    tap = CountingTap(None)
+    received_t = [f.t_us for f in rec.frames if f.direction == "s2c"]
+    created = rec.header.extra.get("created_unix")
+    base_wall = float(created) if isinstance(created, int | float) else 0.0
+
+    def wall_clock() -> float:
+        k = tap.counts.received
+        return base_wall + (received_t[min(k, len(received_t)) - 1] / 1e6 if k else 0.0)
+
+    session = LiveSession(settings, tap=tap, registry=ToolRegistry.from_settings(settings, wall_clock=wall_clock))
+    runner = asyncio.create_task(session.run())
+    fatal: list[str] = []
+
+    async def consume() -> None:
+        async for e in session.events():
+            if isinstance(e, ev.Fatal):
+                fatal.append(e.message)
+
+    consumer = asyncio.create_task(consume())
+
+    class _Remote:  # the ReplayState lives in the mock's process; a divergence there closes the socket (strict)
+        failed = asyncio.Event()
+
+    problems: list[str] = []
+    try:
+        await _drive(session, tap, _Remote(), planned, totals, runner, CheckOptions(wait_s=wait_s), problems, 0.0)
+    finally:
+        await session.close()
+        await asyncio.gather(runner, return_exceptions=True)
+        await asyncio.wait({consumer}, timeout=5)
+        consumer.cancel()
+    if fatal and not _ends_fatal(rec):
+        problems.append(f"client error: {fatal[0]}")
+    return (not problems, "; ".join(problems))
+
+
+def _ends_fatal(rec: Recording) -> bool:
+    from tui.replay.check import _recorded_fatal
+
+    return _recorded_fatal(rec)
+
+
+@dataclass
+class ConcurrencyResult:
+    sessions: int
+    passed: int
+    wall_s: float
+    connections: int
+    failures: list[str]
+    audio_s: float
+
+
+async def concurrency(sessions: int, wait_s: float = 60.0) -> ConcurrencyResult:
+    paths = bundled()
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_serve_replays, args=([str(p) for p in paths], child), daemon=True)
+    proc.start()
+    try:
+        base_url, ca_file = await asyncio.to_thread(parent.recv)
+        t0 = time.perf_counter()
+        results = await asyncio.gather(
+            *(_client_replay(n, paths[n % len(paths)], base_url, ca_file, wait_s) for n in range(sessions)),
+            return_exceptions=True,
+        )
+        wall = time.perf_counter() - t0
+        parent.send("done")
+        server, started, _closes = await asyncio.to_thread(parent.recv)
+    finally:
+        proc.terminate()
+        proc.join(5)
+    failures: list[str] = []
+    passed = 0
+    for n, r in enumerate(results):
+        s_ok, s_why = server.get(n, (False, ["the mock never saw this session"]))
+        if isinstance(r, BaseException):
+            failures.append(f"r{n} {paths[n % len(paths)].stem}: client raised {type(r).__name__}: {r}")
+        elif not (r[0] and s_ok):
+            failures.append(f"r{n} {paths[n % len(paths)].stem}: {r[1]} {'; '.join(s_why)}".strip())
+        else:
+            passed += 1
+    audio = sum(audio_seconds(read_recording(paths[n % len(paths)]))[0] for n in range(sessions))
+    return ConcurrencyResult(sessions, passed, wall, started, failures, audio)
+
+
+# ------------------------------------------------------------------------------------------------ figures
+
+
+async def figures_async(sessions: int = 100, long_turns: int = 12, overhead_reps: int = 5) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    rows = [await replay_one(p) for p in bundled()]
+    rows = [await replay_one(p) for p in bundled()]  # second pass: imports and first-TLS costs paid
+    out["bundled"] = rows
+    with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
+        long_path = await record_long_session(Path(tmp) / "long.glrec", long_turns)
+        out["long"] = await replay_one(long_path)
+        # Recorder overhead: the long voice session (the most frames per second), alternating off/on.
+        off: list[float] = []
+        on: list[float] = []
+        for i in range(overhead_reps):
+            off.append((await replay_one(long_path)).wall_s)
+            on.append((await replay_one(long_path, record_to=Path(tmp) / f"again{i}.glrec")).wall_s)
+        out["overhead"] = (off, on)
+    out["concurrency"] = await concurrency(sessions)
+    return out
+
+
+def figures(sessions: int = 100, long_turns: int = 12, overhead_reps: int = 5) -> dict[str, Any]:
+    """Run everything (see the module docstring); returns raw results for ``tools/bench.py``."""
+    return asyncio.run(figures_async(sessions, long_turns, overhead_reps))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("--sessions", type=int, default=100)
+    p.add_argument("--long-turns", type=int, default=12)
+    p.add_argument("--overhead-reps", type=int, default=5)
+    args = p.parse_args()
+    f = figures(args.sessions, args.long_turns, args.overhead_reps)
+    print(f"{'recording':<22}{'ok':>4}{'clock s':>9}{'audio s':>9}{'wall s':>8}{'× real':>8}{'size/wire':>10}")
+    for r in [*f["bundled"], f["long"]]:
+        print(
+            f"{r.name:<22}{'yes' if r.ok else 'NO':>4}{r.clock_s:9.2f}{r.audio_s:9.2f}{r.wall_s:8.3f}"
+            f"{r.speed:8.0f}{r.size / r.wire:10.3f}  {'; '.join(r.problems)}"
+        )
+    off, on = f["overhead"]
+    print(
+        f"recorder overhead: {statistics.median(on) / statistics.median(off) - 1:+.1%} "
+        f"(median wall {statistics.median(off):.3f} s off, {statistics.median(on):.3f} s on)"
+    )
+    c: ConcurrencyResult = f["concurrency"]
+    print(
+        f"{c.sessions} concurrent replays: {c.passed} passed in {c.wall_s:.1f} s "
+        f"({c.connections} connections; {c.audio_s:.0f} s of model audio → {c.audio_s / c.wall_s:.0f}× real time)"
+    )
+    for why in c.failures[:10]:
+        print("  FAIL", why)
+    return 0 if c.passed == c.sessions else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
