@@ -264,10 +264,20 @@ def normalise_event(event: Any) -> dict[str, Any]:
         value = getattr(event, f.name)
         if f.name == "url":
             value = "<replay mock>"  # a fresh port on every run
-        if isinstance(value, bytes):
-            value = f"{len(value)} B sha {hashlib.sha256(value).hexdigest()[:16]}"
-        out[f.name] = value
+        out[f.name] = _plain(value)
     return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return f"{len(value)} B sha {hashlib.sha256(value).hexdigest()[:16]}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 _SERVER_EVENTS = (
