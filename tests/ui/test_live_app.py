@@ -267,3 +267,29 @@ async def test_device_picker_lists_devices_and_reconnects_with_the_choice(monkey
         app.screen.query_one("#apply", Button).press()
         await _until(pilot, lambda: app.settings.audio.input_device == "0")
         await _until(pilot, lambda: app.session is not None and app.session is not first and _connected(app))
+
+
+async def test_go_away_counts_down_then_resumes() -> None:
+    app = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: _connected(app))
+        screen = app.live_screen
+        after_go_away: list[str] = []
+        show = screen.show_event
+
+        def spy(event: Any) -> None:
+            show(event)
+            if type(event).__name__ == "GoAway":
+                after_go_away.append(screen.status_bar._text().plain)
+
+        screen.show_event = spy  # type: ignore[method-assign]
+        await _say(pilot, "my name is Ada")
+        await _until(pilot, lambda: screen.status_bar.info.resumable)
+        await _say(pilot, "goaway")
+        await _until(pilot, lambda: any(title == "Resumed" for _, title, _ in _notes(app)), timeout=30)
+        assert after_go_away and "goAway 10s →resume" in after_go_away[0]
+        assert any(title == "goAway" for _, title, _ in _notes(app))
+        assert not any("Connection lost" in m for m, _, _ in _notes(app)), "a planned move is not a lost connection"
+        await _until(pilot, lambda: _connected(app) and screen.status_bar.info.go_away_left_s is None)
+        await _say(pilot, "what is my name?")
+        await _until(pilot, lambda: "Your name is Ada" in _transcript(app))

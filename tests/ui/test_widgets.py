@@ -118,3 +118,21 @@ async def test_frame_preview_reports_size_rate_and_tokens() -> None:
         assert first.startswith("1024×768") and "~516 tok/frame" in first
         assert second == "file 1.0 fps · ~516 tok/s"
         assert preview.frames_shown == 3
+
+
+async def test_transcript_renders_code_results_search_and_usage_readably() -> None:
+    transcript = Transcript(clock=lambda: 65.0, max_turns=20)
+    async with _Harness(transcript).run_test(size=(70, 30)):
+        transcript.apply(ev.UserText("compute 2**10 and search the news"))
+        transcript.apply(ev.ExecutableCode("PYTHON", "print(2**10)", generation=0))
+        transcript.apply(ev.CodeExecutionResult("OUTCOME_OK", "1024\n", generation=0))
+        transcript.apply(ev.Grounding(("gemini news",), (("Example", "https://example.com/a"),), generation=0))
+        transcript.apply(ev.ModelText("It is 1024.", generation=0))
+        transcript.apply(ev.TurnComplete(generation=0))
+        transcript.apply(ev.Usage(prompt_tokens=10, response_tokens=5, total_tokens=15))
+        text = "\n".join(transcript.plain_lines())
+        assert "01:05 you (typed)" in text
+        assert "▸ code (python)" in text and "print(2**10)" in text
+        assert "▸ result ✓" in text and "1024" in text
+        assert "▸ searched: gemini news" in text and "[1] Example https://example.com/a" in text
+        assert "Σ tokens in 10 · out 5 · total 15" in text

@@ -254,6 +254,8 @@ class LiveApp(App[int]):
         match event:
             case ev.Fatal(message=message):
                 self.notify(message, title="Session ended", severity="error", timeout=30)
+            case ev.Disconnected(reason="goAway", will_retry=True):
+                pass  # the planned move after goAway: the goAway and Resumed notes say it all
             case ev.Disconnected(code=code, reason=reason, will_retry=True):
                 what = f"code {code}" if code is not None else "no close frame"
                 self.notify(

@@ -162,11 +162,9 @@ class LiveScreen(Screen[None]):
                 status.update_info(go_away_left_s=left)
             case ev.ResumptionUpdate(resumable=resumable, handle=handle):
                 status.update_info(resumable=bool(resumable and handle))
-            case ev.Disconnected(code=code, will_retry=will_retry):
-                status.update_info(
-                    state="reconnecting" if will_retry else "disconnected",
-                    detail=f"closed {code}" if code is not None else "connection lost",
-                )
+            case ev.Disconnected(code=code, reason=reason, will_retry=will_retry):
+                detail = "goAway" if reason == "goAway" else f"closed {code}" if code is not None else "connection lost"
+                status.update_info(state="reconnecting" if will_retry else "disconnected", detail=detail)
             case ev.Reconnecting(attempt=attempt, delay_s=delay, cause=cause):
                 status.update_info(
                     state="reconnecting",
