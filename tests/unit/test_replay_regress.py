@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from tui.replay.regress import main as regress_main
 
@@ -26,3 +30,16 @@ def test_regress_runs_a_folder_and_writes_junit(tmp_path: Path) -> None:
 def test_regress_without_recordings_is_a_clear_error(tmp_path: Path) -> None:
     assert regress_main([str(tmp_path)]) == 2
     assert regress_main([str(tmp_path / "missing")]) == 2
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["tui.recording.writer", "tui.recording.reader", "tui.replay.check", "tui.replay.regress", "tui.mock.replay"],
+)
+def test_recording_and_replay_load_no_ui_or_audio_library(module: str) -> None:
+    code = (
+        f"import importlib, sys; importlib.import_module({module!r}); "
+        "print(','.join(m for m in ('textual', 'sounddevice', 'rich') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "", f"{module} pulled in {out.stdout.strip()}"
