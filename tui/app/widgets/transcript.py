@@ -102,9 +102,12 @@ class Transcript(BlockScroll):
 
     def apply(self, event: ev.SessionEvent) -> None:
         """Fold one event into the turns and mark the changed turns for repaint."""
+        audio_only = isinstance(event, ev.ModelAudio)
         for change in self.state.apply(event):
             if change.kind == "dropped":
                 self.drop(change.turn_id)
+            elif audio_only and change.kind == "updated":
+                continue  # audio changes nothing visible until the turn ends (25+ chunks a second otherwise)
             else:
                 self.touch(change.turn_id)
         if isinstance(event, ev.Fatal):
