@@ -109,13 +109,18 @@ def test_a_disk_that_cannot_keep_up_makes_a_loud_gap_not_a_silent_loss(
     t = time.monotonic_ns()
     for i in range(60):
         rec.on_recv(t + i * 1000, json.dumps({"serverContent": {"i": i}}).encode())
-    time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while rec.stats().queued and time.monotonic() < deadline:  # let the slow disk catch up
+        time.sleep(0.02)
     rec.on_recv(t + 10**6, b'{"serverContent": {"turnComplete": true}}')
     stats = rec.close()
     assert stats.dropped > 0
-    assert len(problems) == 1 and "not keeping up" in problems[0]
+    # Each burst of drops is reported once (a loaded machine may split the loss into several bursts)…
+    assert problems and all("not keeping up" in p for p in problems)
     r = read_recording(tmp_path / "slow.glrec")
     gaps = [x for x in r.records if isinstance(x, Gap)]
+    # …and leaves one gap record where it happened, together accounting for everything dropped.
+    assert len(gaps) == len(problems)
     assert sum(g.dropped for g in gaps) == stats.dropped
     assert len(r.frames) + stats.dropped == 61
     assert any("dropped" in p for p in r.problems)  # a reader (and replay) is told the file is incomplete

@@ -72,6 +72,7 @@ def _write_all_kinds(path: Path) -> list[tuple[str, Any]]:
     for i, (d, data) in enumerate(frames):
         (rec.on_send if d == "c2s" else rec.on_recv)(t0 + 10_000 * (i + 1), data)  # type: ignore[operator]
         fed.append((d, data))
+    rec.on_close_initiator(t0 + 10**9, "server")
     rec.on_close(t0 + 10**9, 1011, "internal")
     rec.on_open(t0 + 2 * 10**9, "wss://127.0.0.1:1/ws/x", {})
     rec.on_recv(t0 + 2 * 10**9 + 5, b'{"setupComplete": {}}')
@@ -116,6 +117,8 @@ def test_every_record_kind_round_trips_exactly(tmp_path: Path) -> None:
     assert audio_in.data["rate"] == 16000
     assert base64.urlsafe_b64decode(frames[2].msg["realtime_input"]["audio"]["data"]) == audio_in.data["pcm"]
     assert isinstance(r.records[-1], End)
+    # The tap's optional hook says who started each close; the recorder keeps it.
+    assert [c.by for c in r.records if isinstance(c, Close)] == ["server", None]
 
 
 def _raw_records(path: Path) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ def copy_recording(src: Path, dst: Path, keep: Callable[[int, Record], bool] = l
         elif isinstance(r, Frame):
             w.write_frame(r.t_us, r.direction, r.data)
         elif isinstance(r, Close):
-            w.write_close(r.t_us, r.seg, r.code, r.reason)
+            w.write_close(r.t_us, r.seg, r.code, r.reason, r.by)
         elif isinstance(r, Input):
             w.write_input(r.t_us, r.kind, r.data)
         elif isinstance(r, Gap):

@@ -35,6 +35,10 @@ class FrameTap(Protocol):
     def on_close(self, t_ns: int, code: int | None, reason: str) -> None:
         """The connection closed (``code`` None when no close frame was seen)."""
 
+    # Optional: ``on_close_initiator(t_ns, by)`` is called just before ``on_close`` when the tap defines it, with
+    # ``by`` = ``"client"`` or ``"server"`` (who started the closing handshake) or None (no close frame: a drop).
+    # The recorder stores it so replay knows whether to close or to wait for the client.
+
     def on_input(self, t_ns: int, kind: str, data: dict[str, Any]) -> None:
         """A local input the client acted on, so replay can re-inject it.
 
@@ -92,6 +96,9 @@ def tapped_connection_class(tap: FrameTap) -> type[ClientConnection]:
             self._tap_closed = True
             rcvd = self.protocol.close_rcvd
             sent = self.protocol.close_sent
+            if hasattr(tap, "on_close_initiator"):
+                first = self.protocol.close_rcvd_then_sent
+                self._tap("on_close_initiator", None if first is None else ("server" if first else "client"))
             if rcvd is not None:
                 self._tap("on_close", rcvd.code, rcvd.reason)
             elif sent is not None:

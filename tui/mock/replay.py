@@ -13,9 +13,10 @@ so a client that sends one extra frame diverges on every frame after it). Pacing
 allows, the default), real time, or scaled (``pacing`` = speed multiple). Completeness: what was never replayed is
 listed by :meth:`ReplayState.result`.
 
-Who closed a recorded connection is inferred: code None (no close frame) was a drop (the backend aborts TCP);
-1000/1001 with an empty reason was the client (websockets echoes the client's close frame; the backend waits for the
-client to close); anything else was the server (the backend closes with the recorded code and reason).
+Who closed a recorded connection: the close record says so when the tap reported it (``by``); otherwise it is
+inferred: code None (no close frame) was a drop (the backend aborts TCP); 1000/1001 with an empty reason was the
+client (websockets echoes the client's close frame; the backend waits for the client to close); anything else was
+the server (the backend closes with the recorded code and reason).
 
 Threading: one asyncio loop (the mock's). ``ReplayState`` is shared by the sessions of one replay.
 """
@@ -134,7 +135,11 @@ def _is_setup(frame: Frame) -> bool:
 
 
 def client_initiated(close: Close) -> bool:
-    """Whether a recorded close was the client's doing (see the module docstring)."""
+    """Whether a recorded close was the client's doing: as recorded, else inferred (see the module docstring)."""
+    if close.code is None:
+        return False
+    if close.by is not None:
+        return close.by == "client"
     return close.code in (1000, 1001) and not close.reason
 
 

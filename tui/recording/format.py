@@ -118,6 +118,8 @@ class Close:
     seg: int
     code: int | None
     reason: str
+    by: str | None = None
+    """Who started the closing handshake: ``client``, ``server``, or None (unknown, or no close frame)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -248,7 +248,14 @@ class RecordingReader:
             return Open(t, self._seg, str(raw.get("url", "")), dict(raw.get("headers") or {}))
         if k == "close":
             code = raw.get("code")
-            return Close(t, int(raw.get("seg", self._seg)), None if code is None else int(code), str(raw["reason"]))
+            by = raw.get("by")
+            return Close(
+                t,
+                int(raw.get("seg", self._seg)),
+                None if code is None else int(code),
+                str(raw["reason"]),
+                by if by in ("client", "server") else None,
+            )
         if k == "in":
             d = raw.get("d") or {}
             if not isinstance(d, dict):

@@ -123,8 +123,17 @@ class RecordWriter:
         fields = encode_frame(self.redactor.frame(data), self._find_ref)
         self._write({"k": "c" if direction == "c2s" else "s", "t": t_us, **fields})
 
-    def write_close(self, t_us: int, seg: int, code: int | None, reason: str) -> None:
-        self._write({"k": "close", "t": t_us, "seg": seg, "code": code, "reason": self.redactor.text(reason)})
+    def write_close(self, t_us: int, seg: int, code: int | None, reason: str, by: str | None = None) -> None:
+        record: dict[str, Any] = {
+            "k": "close",
+            "t": t_us,
+            "seg": seg,
+            "code": code,
+            "reason": self.redactor.text(reason),
+        }
+        if by is not None:
+            record["by"] = by
+        self._write(record)
 
     def write_input(self, t_us: int, kind: str, data: Mapping[str, Any]) -> None:
         clean = self.redactor.value(dict(data))
@@ -294,6 +303,7 @@ class Recorder:
         self._dropped_bytes = 0
         self._gap: list[int] | None = None  # [count, bytes, first t_us] of the current unreported burst
         self._seg = -1
+        self._close_by: str | None = None
         self._thread = threading.Thread(target=self._run, name=f"recorder:{self.path.name}", daemon=True)
         self._thread.start()
 
@@ -336,8 +346,13 @@ class Recorder:
         self.last_recv_us = self._us(t_ns)
         self._put(("s2c", self.last_recv_us, data), len(data))
 
+    def on_close_initiator(self, t_ns: int, by: str | None) -> None:
+        """Who started the close that ``on_close`` reports next (the tap's optional hook)."""
+        self._close_by = by
+
     def on_close(self, t_ns: int, code: int | None, reason: str) -> None:
-        self._put(("close", self._us(t_ns), max(self._seg, 0), code, reason), 64)
+        by, self._close_by = self._close_by, None
+        self._put(("close", self._us(t_ns), max(self._seg, 0), code, reason, by), 64)
 
     def on_input(self, t_ns: int, kind: str, data: dict[str, Any]) -> None:
         size = sum(len(v) for v in data.values() if isinstance(v, bytes | str)) + 64
@@ -484,14 +499,14 @@ class Recorder:
         elif kind == "open":
             w.write_open(item[1], item[2], item[3], item[4])
         elif kind == "close":
-            w.write_close(item[1], item[2], item[3], item[4])
+            w.write_close(item[1], item[2], item[3], item[4], item[5])
         elif kind == "in":
             w.write_input(item[1], item[2], item[3])
         elif kind == "gap":
             w.write_gap(item[1], item[2], item[3], item[4])
 
 
-def run_headless_recorded(settings: Settings) -> int:
+def run_headless_recorded(settings: Settings, *, media: Any = None) -> int:
     """``gemini-live --headless --record [FILE]``: the headless session with a recorder as its frame tap.
 
     The recorder is closed (drained, fsynced) when the session ends; its path and any recording problem go to
@@ -510,7 +525,7 @@ def run_headless_recorded(settings: Settings) -> int:
         return rec
 
     try:
-        return run_headless(settings, tap_factory=factory)
+        return run_headless(settings, tap_factory=factory, media=media)
     finally:
         for rec in made:
             stats = rec.close()

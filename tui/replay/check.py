@@ -171,6 +171,11 @@ class CountingTap:
             self.inner.on_recv(t_ns, data)
         self._bump(received=1)
 
+    def on_close_initiator(self, t_ns: int, by: str | None) -> None:
+        hook = getattr(self.inner, "on_close_initiator", None)
+        if hook is not None:
+            hook(t_ns, by)
+
     def on_close(self, t_ns: int, code: int | None, reason: str) -> None:
         if self.inner is not None:
             self.inner.on_close(t_ns, code, reason)
