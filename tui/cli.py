@@ -235,13 +235,16 @@ def _run(argv: list[str]) -> int:
         return print_devices()
     settings = settings_from_args(args)
     if args.headless:
-        from tui.headless import run_headless
+        from tui.headless import headless_media, run_headless
 
+        # Headless is the scripting interface: text turns and video frames. It opens no audio device (a script's
+        # stdin/stdout session should not start streaming a microphone); voice is the TUI's job.
+        media = headless_media(settings)
         if settings.recording.enabled:
             from tui.recording.writer import run_headless_recorded
 
-            return run_headless_recorded(settings)
-        return run_headless(settings)
+            return run_headless_recorded(settings, media=media)
+        return run_headless(settings, media=media)
     from tui.app.main import run_app
 
     return run_app(settings)

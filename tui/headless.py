@@ -57,6 +57,22 @@ def run_headless(
     return asyncio.run(_main(settings, tap_factory, media, stdin or sys.stdin, stdout or sys.stdout))
 
 
+def headless_media(settings: Settings) -> MediaBridge | None:
+    """The video pump for ``--frames``/``--screen``/``--camera`` in headless mode, or None when no video is asked.
+
+    Audio devices stay closed: headless is text in, lines out. A source that cannot work (a missing path, no
+    OpenCV for ``--camera``) raises ``UserError`` here, before anything connects.
+    """
+    if settings.video.source == "none":
+        return None
+    from tui.media.bridge import MediaBridge as Bridge
+    from tui.media.video import source_from_settings
+
+    source = source_from_settings(settings.video)  # fail fast on a bad --frames path
+    bridge = Bridge(settings.audio.model_copy(update={"enabled": False}), settings.video, frame_source=source)
+    return bridge.run
+
+
 class _Printer:
     def __init__(self, out: TextIO) -> None:
         self._out = out
@@ -133,7 +149,16 @@ async def _main(
         connected = asyncio.Event()
         result: dict[str, int] = {"code": 0}
         consumer = asyncio.create_task(_consume(session, out, replies, connected, result), name="headless-events")
-        bridge = asyncio.create_task(media(session), name="headless-media") if media is not None else None
+        bridge = None
+        if media is not None:
+            run_media = media
+
+            async def media_once_connected() -> None:
+                # Media sent before setupComplete would be dropped by the session (counted, not queued).
+                await connected.wait()
+                await run_media(session)
+
+            bridge = asyncio.create_task(media_once_connected(), name="headless-media")
         lines = _stdin_lines(stdin, asyncio.get_running_loop())
         try:
             await _feed(session, lines, replies, connected, consumer, out)
@@ -233,6 +258,8 @@ async def _consume(
                 out.line("status", f"{level}: {message}")
             case ev.UserText(text=text):
                 out.line("user", text)
+            case ev.FrameSent(width=width, height=height, source=source, jpeg=jpeg):
+                out.line("frame", f"sent {width}x{height} JPEG, {len(jpeg) / 1024:.1f} KiB ({source})")
             case ev.ToolCall(calls=calls):
                 for call in calls:
                     out.line("tool", f"{call.name}({json.dumps(call.args, sort_keys=True)}) requested [id {call.id}]")

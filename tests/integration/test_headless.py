@@ -174,3 +174,55 @@ def test_tap_and_media_seams_in_process(monkeypatch: pytest.MonkeyPatch) -> None
     assert opened and ("text", {"text": "hello seams"}) in inputs
     assert ("action", {"name": "camera", "on": True}) in inputs
     assert media_calls == ["started", "cancelled"]
+
+
+def test_frames_flag_streams_the_exact_jpeg_that_is_recorded_and_seen(tmp_path: Path) -> None:
+    """``--headless --frames IMG --record FILE``: the model sees the frame, and the recording holds the same bytes
+    as the wire frame and the local input event (what the thumbnail would show)."""
+    from PIL import Image
+
+    from tui.live.wire import b64decode_any
+    from tui.recording.format import Input
+    from tui.recording.reader import read_recording
+
+    img = tmp_path / "red.png"
+    Image.new("RGB", (320, 240), (220, 20, 20)).save(img)
+    rec = tmp_path / "session.glr"
+    env = {**os.environ, "GEMINI_TUI_DEMO_PACE": "0"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "--headless", "--modality", "TEXT", "--frames", str(img), "--record", str(rec)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    seen: list[str] = []
+    for line in proc.stdout:  # ask only once the frame has gone out, so the question is about it
+        seen.append(line)
+        if line.startswith("frame: sent 320x240"):
+            break
+    rest, err = proc.communicate("what do you see?\n", timeout=60)
+    out = "".join(seen) + rest
+    assert proc.returncode == 0, err
+    assert any("mostly red" in m for m in prefixed(out, "model")), out
+
+    recording = read_recording(rec)
+    frames_in = [r for r in recording.records if isinstance(r, Input) and r.kind == "frame"]
+    assert len(frames_in) == 1
+    wire_videos = [
+        b64decode_any(f.msg["realtime_input"]["video"]["data"])
+        for f in recording.frames
+        if f.direction == "c2s" and isinstance(f.msg, dict) and "video" in f.msg.get("realtime_input", {})
+    ]
+    assert wire_videos == [frames_in[0].data["jpeg"]]
+    assert wire_videos[0][:2] == b"\xff\xd8"  # a JPEG, encoded once from the PNG
+
+
+def test_missing_frames_path_is_one_clear_line() -> None:
+    proc = run("", "--frames", "/definitely/not/here.jpg")
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr
