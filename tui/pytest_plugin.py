@@ -395,6 +395,6 @@ def _explain_failure(item: pytest.Item, api: LiveAPI, exc: BaseException) -> Non
             f"the app did not replay {api.path} as recorded (the test then raised "
             f"{type(exc).__name__}: {str(exc)[:200]}):\n{format_report(result, max_divergences=5)}",
             pytrace=False,
-        ) from exc
+        ) from None  # the report already says what the app raised; the chain would only repeat it
     if not result.ok:
         item.add_report_section("call", "live_api replay", format_report(result))
