@@ -206,3 +206,55 @@ def test_the_console_script_prints_no_traceback_and_no_progress_when_piped(tmp_p
     )  # fmt: skip
     assert proc.returncode == 0 and proc.stderr == ""  # progress only on a terminal
     assert "never played (interrupted)" in proc.stdout
+
+
+def _cli() -> list[str]:
+    exe = Path(sys.executable).with_name("gemini-live")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "tui"]
+
+
+def test_progress_goes_to_a_terminal_stderr_only(tmp_path: Path) -> None:
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [*_cli(), "rec", "export", str(RECORDINGS / "coffee-maker.glrec"), "-o", str(tmp_path / "e")],
+            stdout=subprocess.PIPE, stderr=follower, timeout=60, check=False,
+        )  # fmt: skip
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+    assert proc.returncode == 0
+    assert b"exporting coffee-maker.glrec: writing session.wav" in seen
+    assert seen.endswith(b"\r\x1b[2K")  # the progress line is cleared at the end
+    assert b"exporting" not in proc.stdout
+
+
+def test_dump_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        f"{' '.join(_cli())} rec dump {RECORDINGS / 'barge-in.glrec'} --full | head -n 1",
+        shell=True, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert json.loads(proc.stdout)["k"] == "header"
+    assert "Traceback" not in proc.stderr and "Exception" not in proc.stderr
+
+
+def test_the_tools_and_the_plugin_load_no_textual_or_sounddevice() -> None:
+    code = (
+        "import sys, tui.recording.cli, tui.recording.tools.export, tui.recording.tools.plot, "
+        "tui.recording.tools.compare, tui.recording.tools.edit, tui.recording.tools.show, tui.pytest_plugin; "
+        "print(','.join(m for m in ('textual', 'sounddevice', 'rich') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == ""

@@ -247,3 +247,21 @@ def test_fixture_is_there(request):
         cwd=pytester.path, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def test_replay_works_from_an_async_test_too(
+    pytester: pytest.Pytester, demo: DemoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mock runs on its own loop, so a pytest-asyncio test (the client on the test's loop) replays the same."""
+    root = _record(pytester, demo, monkeypatch, TWO_TURNS)
+    body = (root / "test_app.py").read_text()
+    body = body.replace(
+        "def test_greeting(live_api):\n"
+        '    first, second = asyncio.run(ask(live_api.client, "My name is Ada.", "What is my name?"))',
+        "@pytest.mark.asyncio\nasync def test_greeting(live_api):\n"
+        '    first, second = await ask(live_api.client, "My name is Ada.", "What is my name?")',
+    )
+    assert "async def test_greeting" in body
+    (root / "test_app.py").write_text(body)
+    result = _run(pytester)
+    result.assert_outcomes(passed=1)
