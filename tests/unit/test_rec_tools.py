@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from tui.errors import UserError
-from tui.recording.format import Frame
+from tui.recording.format import Close, End, Frame, Open
 from tui.recording.reader import read_recording
 from tui.recording.redact import Redactor
 from tui.recording.tools import edit
@@ -199,7 +199,7 @@ def test_diff_names_the_turn_and_field_of_a_changed_tool_result(tmp_path: Path) 
     _rewrite(src, other, {b'"temperature_c": 17': b'"temperature_c": 18'})
     d = compare(read_recording(src), read_recording(other))
     assert not d.same
-    assert [t.number for t in d.turns] == [1]
+    assert [(t.a and t.a.number, t.b and t.b.number) for t in d.turns] == [(1, 1)]
     paths = [f.path for f in d.turns[0].diffs]
     assert "tool_calls[0].result.temperature_c" in paths
     text = format_diff(d)
@@ -210,8 +210,32 @@ def test_diff_reports_turns_present_on_one_side_only(tmp_path: Path) -> None:
     short = tmp_path / "short.glrec"
     trim(read_recording(RECORDINGS / "text-chat-memory.glrec"), 1, 2, short)
     d = compare(read_recording(RECORDINGS / "text-chat-memory.glrec"), read_recording(short))
-    assert [(t.number, t.a is not None, t.b is not None) for t in d.turns] == [(3, True, False)]
-    assert "only in A" in format_diff(d) and "What is my name?" in format_diff(d)
+    assert [(t.a and t.a.number, t.b) for t in d.turns] == [(3, None)]
+    assert "turn 3 of A is only in A" in format_diff(d) and "What is my name?" in format_diff(d)
+
+
+def test_diff_aligns_turns_around_a_missing_one(tmp_path: Path) -> None:
+    """B lacks turn 2 of A: that is one difference, and A's turn 3 is compared with B's turn 2 (the same)."""
+    src = read_recording(RECORDINGS / "text-chat-memory.glrec")
+    first, last = tmp_path / "first.glrec", tmp_path / "last.glrec"
+    trim(src, 1, 1, first)
+    trim(src, 3, 3, last)
+    joined = tmp_path / "joined.glrec"
+    from tui.recording.tools.edit import _write_record
+
+    w = RecordWriter(joined, src.header, Redactor(enabled=False))
+    for r in read_recording(first).records[:-1]:  # without its close and end: the connection goes on
+        if not isinstance(r, (Close, End)):
+            _write_record(w, r)
+    for r in read_recording(last).records:
+        if isinstance(r, Frame) and r.msg and next(iter(r.msg)) in ("setup", "setupComplete"):
+            continue
+        if not isinstance(r, (Open, End)):
+            _write_record(w, r)
+    w.write_end(src.records[-1].t_us)
+    w.close()
+    d = compare(src, read_recording(joined))
+    assert [(t.a and t.a.number, t.b and t.b.number) for t in d.turns] == [(2, None)], format_diff(d)
 
 
 def test_diff_summarises_audio_instead_of_showing_it(tmp_path: Path) -> None:
@@ -363,12 +387,15 @@ def test_timeline_plot_shows_goaway_interruptions_cancellations_and_latency(tmp_
         return [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}title")]
 
     goaway = titles("goaway-resume.glrec")
-    assert any(t.startswith("goAway at 0.115 s") for t in goaway)
+    away_us = build_timeline(read_recording(RECORDINGS / "goaway-resume.glrec")).go_aways[0][0]
+    assert any(t.startswith(f"goAway at {away_us / 1e6:.3f} s") for t in goaway)
     assert any("connection 1 (resumed)" in t for t in goaway)
     assert sum(t.startswith("turn ") and t.endswith(" ms") for t in goaway) == 3
     cancelled = titles("tool-cancelled.glrec")
     assert any(t.startswith("lookup_manual: cancelled") for t in cancelled)
-    assert any(t.startswith("interrupted at 0.376 s") for t in cancelled)
+    cut_us = build_timeline(read_recording(RECORDINGS / "tool-cancelled.glrec")).turns[0].interrupted_us
+    assert cut_us is not None
+    assert any(t.startswith(f"interrupted at {cut_us / 1e6:.3f} s") for t in cancelled)
     dropped = titles("drop-reconnect.glrec")
     assert "connection 0 dropped" in dropped
 

@@ -12,6 +12,7 @@ and resumption handles ``<handle-N>`` in order of appearance; timing is never co
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -154,7 +155,6 @@ def _connections(tl: Timeline) -> list[dict[str, Any]]:
 class TurnDiff:
     """Differences in one turn (``a``/``b`` is None when the turn exists on one side only)."""
 
-    number: int
     a: Turn | None
     b: Turn | None
     diffs: list[FieldDiff]
@@ -186,16 +186,23 @@ def compare(a: Recording, b: Recording, *, limit: int = 20) -> RecordingDiff:
     for label, rec in (("A", a), ("B", b)):
         out.notes.extend(f"{label}: {p}" for p in rec.problems)
     out.setup = diff(_setup_view(a, ida), _setup_view(b, idb), limit=limit)
-    out.connections = diff(_connections(ta), _connections(tb), limit=limit)
-    for n in range(max(len(ta.turns), len(tb.turns))):
-        turn_a = ta.turns[n] if n < len(ta.turns) else None
-        turn_b = tb.turns[n] if n < len(tb.turns) else None
-        if turn_a is None or turn_b is None:
-            out.turns.append(TurnDiff(n + 1, turn_a, turn_b, []))
+    out.connections = diff({"connections": _connections(ta)}, {"connections": _connections(tb)}, limit=limit)
+    views_a = [turn_view(a, t, ida) for t in ta.turns]
+    views_b = [turn_view(b, t, idb) for t in tb.turns]
+    # Align turns like lines in a text diff, so one extra or missing turn is reported as that, not as every later
+    # turn being different. Within a run of changed turns, turns are paired in order.
+    keys_a = [json.dumps(v, sort_keys=True, default=_show_media) for v in views_a]
+    keys_b = [json.dumps(v, sort_keys=True, default=_show_media) for v in views_b]
+    matcher = difflib.SequenceMatcher(None, keys_a, keys_b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
             continue
-        diffs = diff(turn_view(a, turn_a, ida), turn_view(b, turn_b, idb), limit=limit)
-        if diffs:
-            out.turns.append(TurnDiff(n + 1, turn_a, turn_b, diffs))
+        pairs = min(i2 - i1, j2 - j1)
+        for k in range(pairs):
+            diffs = diff(views_a[i1 + k], views_b[j1 + k], limit=limit)
+            out.turns.append(TurnDiff(ta.turns[i1 + k], tb.turns[j1 + k], diffs))
+        out.turns.extend(TurnDiff(t, None, []) for t in ta.turns[i1 + pairs : i2])
+        out.turns.extend(TurnDiff(None, t, []) for t in tb.turns[j1 + pairs : j2])
     return out
 
 
@@ -232,9 +239,13 @@ def format_diff(d: RecordingDiff, *, max_turns: int = 20) -> str:
             only = td.a or td.b
             assert only is not None
             said = " / ".join(only.user_text) or only.input_transcript or only.model_text[:60]
-            lines.append(f"  turn {td.number}: only in {side} ({_where(only)}){f': {said[:80]!r}' if said else ''}")
+            lines.append(
+                f"  turn {only.number} of {side} is only in {side} ({_where(only)})"
+                + (f": {said[:80]!r}" if said else "")
+            )
             continue
-        lines.append(f"  turn {td.number} (A at {_where(td.a)}; B at {_where(td.b)}):")
+        numbers = f"turn {td.a.number}" if td.a.number == td.b.number else f"A turn {td.a.number}, B turn {td.b.number}"
+        lines.append(f"  {numbers} (A at {_where(td.a)}; B at {_where(td.b)}):")
         fields(td.diffs)
     if len(d.turns) > max_turns:
         lines.append(f"  … and {len(d.turns) - max_turns} more turn(s)")
@@ -254,7 +265,12 @@ def diff_dict(d: RecordingDiff) -> dict[str, Any]:
         "setup": fds(d.setup),
         "connections": fds(d.connections),
         "turns": [
-            {"turn": t.number, "only_in": None if t.a and t.b else ("A" if t.a else "B"), "diffs": fds(t.diffs)}
+            {
+                "turn_a": t.a.number if t.a else None,
+                "turn_b": t.b.number if t.b else None,
+                "only_in": None if t.a and t.b else ("A" if t.a else "B"),
+                "diffs": fds(t.diffs),
+            }
             for t in d.turns
         ],
         "notes": d.notes,
