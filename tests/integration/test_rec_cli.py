@@ -258,3 +258,15 @@ def test_the_tools_and_the_plugin_load_no_textual_or_sounddevice() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_redact_refuses_a_file_from_a_newer_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    newer = tmp_path / "newer.glrec"
+    newer.write_bytes(
+        msgpack.packb({"k": "header", "format": "gemini-live-recording", "version": [1, 9], "future": True})
+        + msgpack.packb({"k": "hologram", "t": 5, "d": b"x" * 20})
+    )
+    before = newer.read_bytes()
+    code, _, err = _run(capsys, "redact", str(newer))
+    assert code == 2 and "newer format 1.9" in err
+    assert newer.read_bytes() == before

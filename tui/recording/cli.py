@@ -118,8 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "shapes, and the exact values of the key environment variables GEMINI_API_KEY, "
                        "GOOGLE_API_KEY… plus any --secret-env NAME) to FILE in place. It writes a new file "
                        "beside it (0600) and renames it over FILE only when complete: on any failure FILE is "
-                       "unchanged. A file that reads only in part is refused (rewriting would drop its unreadable "
-                       "tail) unless --force.", epilog=EXIT_CODES,
+                       "unchanged. A file that reads only in part, or was written by a newer format, is refused "
+                       "(rewriting would drop what cannot be read) unless --force.", epilog=EXIT_CODES,
                        formatter_class=fmt)  # fmt: skip
     s.add_argument("file", type=Path)
     s.add_argument("--secret-env", action="append", default=[], metavar="NAME",
@@ -215,6 +215,7 @@ def _trim(args: argparse.Namespace) -> int:
 
 def _redact(args: argparse.Namespace) -> int:
     from tui.config import KEY_ENV_VARS
+    from tui.recording.format import VERSION
     from tui.recording.tools.edit import redact_in_place
 
     rec = _read(args.file)
@@ -222,6 +223,12 @@ def _redact(args: argparse.Namespace) -> int:
         raise UserError(
             f"{args.file}: reads only up to byte {rec.truncated_at} of {rec.size}; rewriting it would drop the "
             "rest. Copy it first, then use --force to rewrite what can be read"
+        )
+    if rec.header.version > VERSION and not args.force:
+        major, minor = rec.header.version
+        raise UserError(
+            f"{args.file}: written by a newer format {major}.{minor}; rewriting it with this version would drop "
+            "what this version does not know. Use a newer gemini-live-tui, or --force"
         )
     names = [*KEY_ENV_VARS, *args.secret_env]
     missing = [n for n in args.secret_env if not os.environ.get(n)]
