@@ -27,3 +27,13 @@ async def test_recording_replays_without_divergence(path: Path) -> None:
     assert result.ok, format_report(result)
     assert result.frames_replayed == result.frames_total > 0
     assert result.segments_replayed == result.segments_total
+
+
+def test_both_ways_of_knowing_who_closed_are_covered() -> None:
+    """Most files record who started each close; weather-tool predates that and exercises the inference."""
+    from tui.recording.format import Close
+    from tui.recording.reader import read_recording
+
+    by = {p.stem: [r.by for r in read_recording(p).records if isinstance(r, Close)] for p in FILES}
+    assert by["weather-tool"] == [None]
+    assert by["goaway-resume"] == ["client", "client"]
