@@ -149,3 +149,14 @@ async def test_a_recording_cut_short_is_flagged(tmp_path: Path) -> None:
         assert any("truncated" in m or "end" in m for m in app.seen)  # type: ignore[attr-defined]
         await pilot.press("end")
         assert "What's the weather in Paris?" in _lines(app)
+
+
+async def test_a_cancelled_tool_call_shows_as_cancelled() -> None:
+    app = ReplayViewer(RECORDINGS / "tool-cancelled.glrec")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _loaded(pilot)
+        await pilot.press("end", "f7")
+        calls = app.replay_screen.tool_calls
+        assert any(row.status == "cancelled" for row in calls.calls.values())
+        assert any("⊘ cancelled" in line for line in calls.plain_lines())
+        assert app.replay_screen.status_bar.info.state != "connected", "a replay never claims to be live"

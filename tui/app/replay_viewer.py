@@ -277,6 +277,12 @@ class ReplayScreen(LiveScreen):
     def session_time(self) -> float:
         return self._clock()  # the replay clock is the recording's own time
 
+    def show_event(self, event: ev.SessionEvent) -> None:
+        super().show_event(event)
+        if self.status_bar.info.state == "connected":
+            # Never "live" in a replay: the recorded connection was up at this point.
+            self.status_bar.update_info(state="replay")
+
 
 class ReplayMedia:
     """Meters for replay: levels of the recorded mic and model audio at the replay position."""
