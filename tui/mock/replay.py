@@ -436,17 +436,12 @@ class ReplayBackend:
                 st.server_ids[fc["id"]] = len(st.server_ids) + 1
         data = frame.data
         if isinstance(data, bytes):
-            try:
+            # The client reads text and binary frames alike (the SDK calls recv(decode=False)); text unless the
+            # bytes are not UTF-8, which only a binary frame can carry.
+            with contextlib.suppress(UnicodeDecodeError):
                 data = data.decode("utf-8")
-            except UnicodeDecodeError:
-                # Not text: send it as a binary frame, exactly as recorded.
-                try:
-                    await conn._ws.send(data)
-                except Exception:
-                    raise SessionClosed from None
-                st.sent_frames += 1
-                return
-        # The exact recorded text, not a re-serialisation (MockConnection.send would re-encode it compactly).
+        # The exact recorded bytes, verbatim: MockConnection.send would re-encode the frame, and send_raw refuses
+        # frames the SDK would choke on, which a recording may legitimately hold (it replays what was seen).
         await conn._write(data)
         st.sent_frames += 1
 
