@@ -96,7 +96,7 @@ class ReplayResult:
             "path": self.path,
             "ok": self.ok,
             "divergences": [d.as_dict() for d in self.divergences],
-            "unconsumed": [u.__dict__ if hasattr(u, "__dict__") else _unc(u) for u in self.unconsumed],
+            "unconsumed": [_unc(u) for u in self.unconsumed],
             "frames_total": self.frames_total,
             "frames_replayed": self.frames_replayed,
             "segments_total": self.segments_total,
