@@ -293,3 +293,18 @@ async def test_go_away_counts_down_then_resumes() -> None:
         await _until(pilot, lambda: _connected(app) and screen.status_bar.info.go_away_left_s is None)
         await _say(pilot, "what is my name?")
         await _until(pilot, lambda: "Your name is Ada" in _transcript(app))
+
+
+async def test_camera_and_screen_toggles_say_why_when_there_is_no_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    app = _app(media_factory=fake_bridge_media(FakeSoundDevice()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: _connected(app))
+        await pilot.press("f4")
+        await _until(pilot, lambda: any("no display" in m and s == "warning" for m, _, s in _notes(app)))
+        await pilot.press("f3")
+        await _until(pilot, lambda: any("camera" in m and s == "warning" for m, _, s in _notes(app)))
+        assert app.live_screen.frame_preview.frames_shown == 0
+        await _say(pilot, "still there?")
+        await _until(pilot, lambda: "(offline demo)" in _transcript(app))

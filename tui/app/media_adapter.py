@@ -100,10 +100,10 @@ class BridgeMedia:
             return None
         if frames is None:
             return None
-        self._video[source] = asyncio.create_task(self._pump(frames, video.fps), name=f"ui-{source}-frames")
+        self._video[source] = asyncio.create_task(self._pump(source, frames, video.fps), name=f"ui-{source}-frames")
         return True
 
-    async def _pump(self, frames: Any, fps: float) -> None:
+    async def _pump(self, name: str, frames: Any, fps: float) -> None:
         from tui.errors import UserError
         from tui.media.video import stream_frames
 
@@ -118,6 +118,10 @@ class BridgeMedia:
                 )
         except UserError as exc:
             self.bridge.notice("warning", str(exc))
+        finally:
+            # Ended (no device, end of file, error): the next toggle starts it again rather than "stopping" it.
+            if self._video.get(name) is asyncio.current_task():
+                del self._video[name]
 
     async def start(self, session: SessionPort) -> None:
         self._session = session
