@@ -46,6 +46,7 @@ import contextlib
 import importlib
 import json
 import logging
+import math
 import re
 import ssl
 import time
@@ -425,7 +426,10 @@ def _validate_client_content(body: dict[str, Any], top: str) -> None:
         role = turn_obj.get("role")
         if role is not None and role not in ("user", "model"):
             raise InvalidFrame(f"{top}.turns[{i}].role must be user or model", field="role")
-        for j, part in enumerate(turn_obj.get("parts") or []):
+        parts = turn_obj.get("parts") or []
+        if not isinstance(parts, list):  # found by tests/reliability/test_mock_fuzz.py: was a TypeError → 1011
+            raise InvalidFrame(f"{top}.turns[{i}].parts must be a list", field="parts")
+        for j, part in enumerate(parts):
             part_obj = _require_object(part, f"{top}.turns[{i}].parts[{j}]")
             if "inlineData" in part_obj:
                 where = f"{top}.turns[{i}].parts[{j}].inlineData"
@@ -484,6 +488,8 @@ def _text_of(content: Any) -> str:
         return content
     if isinstance(content, dict):
         parts = content.get("parts") or []
+        if not isinstance(parts, list):  # found by tests/reliability/test_mock_fuzz.py: was a TypeError → 1011
+            raise InvalidFrame("setup.systemInstruction.parts must be a list", field="parts")
         return " ".join(str(p.get("text", "")) for p in parts if isinstance(p, dict) and p.get("text"))
     return ""
 
@@ -519,10 +525,16 @@ def parse_setup(text: str | bytes) -> SetupInfo:
     aad = ric.get("automaticActivityDetection") or {}
     silence = aad.get("silenceDurationMs") if isinstance(aad, dict) else None
     names: list[str] = []
-    for tool in data.get("tools") or []:
+    tools = data.get("tools") or []
+    if not isinstance(tools, list):  # found by tests/reliability/test_mock_fuzz.py: was a TypeError → 1011
+        raise InvalidFrame("setup.tools must be a list", field="tools")
+    for tool in tools:
         if not isinstance(tool, dict):
             raise InvalidFrame("setup.tools entries must be objects", field="tools")
-        for decl in tool.get("functionDeclarations") or []:
+        decls = tool.get("functionDeclarations") or []
+        if not isinstance(decls, list):
+            raise InvalidFrame("setup.tools[].functionDeclarations must be a list", field="functionDeclarations")
+        for decl in decls:
             if isinstance(decl, dict) and isinstance(decl.get("name"), str):
                 names.append(decl["name"])
     return SetupInfo(
@@ -536,7 +548,7 @@ def parse_setup(text: str | bytes) -> SetupInfo:
         resume_handle=handle if isinstance(handle, str) and handle else None,
         automatic_activity_detection=not (isinstance(aad, dict) and aad.get("disabled") is True),
         activity_interrupts=ric.get("activityHandling") != "NO_INTERRUPTION",
-        silence_duration_ms=int(silence) if isinstance(silence, int | float) else None,
+        silence_duration_ms=int(silence) if isinstance(silence, int | float) and math.isfinite(silence) else None,
         function_names=tuple(names),
         system_instruction=_text_of(data.get("systemInstruction")),
         text=raw,
