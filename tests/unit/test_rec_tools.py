@@ -354,13 +354,13 @@ def test_dump_summarises_media_unless_full(tmp_path: Path) -> None:
     path = tmp_path / "v.glrec"
     _voice_session(path)
     rec = read_recording(path)
-    lines = list(dump_lines(rec))
+    lines = list(dump_lines(rec.header, rec.records))
     assert len(lines) == len(rec.records) + 1
     rows = [json.loads(line) for line in lines]
     assert rows[0]["k"] == "header"
     mic = rows[4]["msg"]["realtime_input"]["audio"]["data"]
     assert mic.startswith("<audio 16000 B (0.50 s,") and len(max(lines, key=len)) < 1000
-    full = [json.loads(line) for line in dump_lines(rec, full=True)]
+    full = [json.loads(line) for line in dump_lines(rec.header, rec.records, full=True)]
     raw = base64.urlsafe_b64decode(full[4]["msg"]["realtime_input"]["audio"]["data"])
     assert raw == _tone(0.5, 16000)
 

@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -165,18 +165,37 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _dump(args: argparse.Namespace) -> int:
+    # Streams record by record (bounded memory whatever the file's size); problems are reported at the end.
+    from tui.recording.format import End
+    from tui.recording.reader import RecordingReader
     from tui.recording.tools.show import dump_lines
 
-    rec = _read(args.file)
-    progress = Progress("dumping", len(rec.records))
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
-    try:
-        for line in dump_lines(rec, full=args.full, tick=progress if args.output else None):
-            out.write(line + "\n")
-    finally:
-        progress.done()
-        if args.output:
-            out.close()
+    last: list[object] = [None]
+
+    def records(reader: RecordingReader) -> Iterator[Any]:
+        for r in reader:
+            last[0] = r
+            yield r
+
+    with RecordingReader(args.file) as reader:
+        progress = Progress(f"dumping {args.file.name} (records)")
+        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+        try:
+            tick = progress if args.output else None
+            for line in dump_lines(reader.header, records(reader), full=args.full, tick=tick):
+                out.write(line + "\n")
+        finally:
+            progress.done()
+            if args.output:
+                out.close()
+        problems = list(reader.problems)
+        ended = isinstance(last[0], End)
+    for p in problems:
+        print(f"warning: {args.file}: {p}", file=sys.stderr)
+    if not ended and not problems:
+        print(
+            f"warning: {args.file}: no end record: the recorder did not close cleanly (crash or kill)", file=sys.stderr
+        )
     return 0
 
 

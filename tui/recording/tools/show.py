@@ -9,11 +9,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from tui.live import wire
-from tui.recording.format import Close, End, Frame, Gap, Input, Open, Record, wire_len
+from tui.recording.format import Close, End, Frame, Gap, Header, Input, Open, Record, wire_len
 from tui.recording.reader import Recording
 from tui.recording.tools.timeline import Timeline, build_timeline, kind_counts
 from tui.replay.normalize import kind_of, media_summary
@@ -43,7 +43,7 @@ def info_dict(rec: Recording, tl: Timeline | None = None) -> dict[str, Any]:
             "created": h.created,
             "app": h.app,
             "sdk": h.sdk,
-            "model": h.model,
+            "model": h.model or _setup_model(rec),
             "description": h.description,
             "redacted": h.redacted,
         },
@@ -101,6 +101,14 @@ def info_dict(rec: Recording, tl: Timeline | None = None) -> dict[str, Any]:
         "gaps": [{"t_s": round(g.t_us / 1e6, 3), "dropped": g.dropped, "why": g.reason} for g in tl.gaps],
         "problems": list(rec.problems),
     }
+
+
+def _setup_model(rec: Recording) -> str:
+    """The model the first setup asked for (recordings made outside the app may have none in the header)."""
+    setup = next((f.msg for f in rec.frames if f.direction == "c2s" and isinstance(f.msg, dict)), None)
+    body = wire.pick(setup, "setup") if setup else None
+    model = wire.pick(body, "model") if isinstance(body, dict) else None
+    return str(model) if isinstance(model, str) else ""
 
 
 def _count(items: Iterator[str]) -> dict[str, int]:
@@ -232,8 +240,7 @@ def record_dict(r: Record, full: bool = False) -> dict[str, Any]:
     raise TypeError(f"unknown record {r!r}")
 
 
-def header_dict(rec: Recording) -> dict[str, Any]:
-    h = rec.header
+def header_dict(h: Header) -> dict[str, Any]:
     return {
         "k": "header",
         "format": "gemini-live-recording",
@@ -249,10 +256,12 @@ def header_dict(rec: Recording) -> dict[str, Any]:
     }
 
 
-def dump_lines(rec: Recording, *, full: bool = False, tick: Callable[[int], None] | None = None) -> Iterator[str]:
-    """The recording as JSON Lines: the header, then one line per record."""
-    yield json.dumps(header_dict(rec), ensure_ascii=False, default=repr)
-    for n, r in enumerate(rec.records):
+def dump_lines(
+    header: Header, records: Iterable[Record], *, full: bool = False, tick: Callable[[int], None] | None = None
+) -> Iterator[str]:
+    """A recording as JSON Lines: the header, then one line per record (streams: ``records`` may be a reader)."""
+    yield json.dumps(header_dict(header), ensure_ascii=False, default=repr)
+    for n, r in enumerate(records):
         if tick is not None and n % 200 == 0:
             tick(n)
         yield json.dumps(record_dict(r, full), ensure_ascii=False, default=repr)
