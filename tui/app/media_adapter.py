@@ -49,6 +49,8 @@ class BridgeMedia:
     def audio_problem(self) -> str | None:
         if not self._started:
             return None
+        if not self.settings.audio.enabled:
+            return "audio disabled (--no-audio): text only"
         if self.bridge.audio_available:
             return None
         for notice in reversed(self.bridge.notices):
