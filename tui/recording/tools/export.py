@@ -111,24 +111,29 @@ def place_audio(tl: Timeline) -> Placement:
     return p
 
 
-def write_wav(path: Path, tl: Timeline, placement: Placement) -> float:
-    """Write the stereo WAV; returns its length in seconds."""
+def write_wav(path: Path, tl: Timeline, placement: Placement, *, block_s: float = 10.0) -> float:
+    """Write the stereo WAV block by block (memory stays bounded whatever the length); returns its length in s."""
     ends = [x.end for x in placement.user + placement.model]
     n = max([_sample(tl.duration_us), *ends]) if ends else _sample(tl.duration_us)
     n = min(n, MAX_EXPORT_S * WAV_RATE)
-    stereo = np.zeros((n, 2), dtype=np.int32)
-    for channel, spans in ((0, placement.user), (1, placement.model)):
-        for x in spans:
-            if x.start >= n:
-                continue
-            seg = x.samples[: n - x.start]
-            stereo[x.start : x.start + len(seg), channel] += seg
-    out = np.clip(stereo, -32768, 32767).astype("<i2")
+    block = max(1, int(block_s * WAV_RATE))
+    channels = [sorted(placement.user, key=lambda p: p.start), sorted(placement.model, key=lambda p: p.start)]
     with wave.open(str(path), "wb") as w:
         w.setnchannels(2)
         w.setsampwidth(2)
         w.setframerate(WAV_RATE)
-        w.writeframes(out.tobytes())
+        for b0 in range(0, n, block):
+            b1 = min(b0 + block, n)
+            mix = np.zeros((b1 - b0, 2), dtype=np.int32)
+            for channel, spans in enumerate(channels):
+                for x in spans:  # spans are few per block; sorted, so stop at the first one after the block
+                    if x.start >= b1:
+                        break
+                    if x.end <= b0:
+                        continue
+                    lo, hi = max(x.start, b0), min(x.end, b1)
+                    mix[lo - b0 : hi - b0, channel] += x.samples[lo - x.start : hi - x.start]
+            w.writeframes(np.clip(mix, -32768, 32767).astype("<i2").tobytes())
     return n / WAV_RATE
 
 
