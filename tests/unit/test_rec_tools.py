@@ -420,3 +420,13 @@ def test_export_without_audio_writes_no_wav_and_nothing_outside_its_folder(tmp_p
     assert all(p.parent == tmp_path / "o" for p in res.files)
     assert not (tmp_path / "o" / "session.wav").exists()  # no audio: no WAV
     assert os.listdir(tmp_path) == ["o"]
+
+
+def test_wav_blocks_do_not_change_a_sample(tmp_path: Path) -> None:
+    from tui.recording.tools.export import write_wav
+
+    tl = build_timeline(read_recording(RECORDINGS / "barge-in.glrec"))
+    placement = place_audio(tl)
+    write_wav(tmp_path / "one.wav", tl, placement, block_s=3600)
+    write_wav(tmp_path / "many.wav", tl, placement, block_s=0.0137)  # boundaries inside nearly every chunk
+    assert (tmp_path / "one.wav").read_bytes() == (tmp_path / "many.wav").read_bytes()
