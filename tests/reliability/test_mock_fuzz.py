@@ -30,7 +30,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
 from tests.conftest import FULL
-from tui.mock.server import MockOptions, MockServer, serve_mock
+from tui.mock.server import InvalidFrame, MockOptions, MockServer, parse_client_frame, parse_setup, serve_mock
 
 EXAMPLES = 1500 if FULL else 120
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
@@ -153,7 +153,7 @@ def _exchange(served: Served, frames: list[str | bytes]) -> tuple[int | None, st
             for f in frames:
                 ws.send(f)
             ws.send(PROBE)
-            deadline = time.monotonic() + 3
+            deadline = time.monotonic() + 1.5
             while time.monotonic() < deadline:
                 if "turnComplete" in str(ws.recv(timeout=max(0.01, deadline - time.monotonic()))):
                     break
@@ -282,6 +282,26 @@ def test_a_malformed_setup_is_a_clean_close(served: Served, first: str | bytes) 
 def test_malformed_client_frames_after_setup_are_a_clean_close(served: Served, frames: list[str | bytes]) -> None:
     code, reason = _exchange(served, [SETUP, *frames])
     _assert_clean(code, reason)
+
+
+VALIDATOR_FUZZ = settings(
+    max_examples=10 * EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None
+)
+
+
+@VALIDATOR_FUZZ
+@given(first=st.one_of(GARBAGE, mutated(SETUPS)))
+def test_setup_validation_raises_only_invalid_frame(first: str | bytes) -> None:
+    """The parser itself, without the network, at many more cases: only ``InvalidFrame`` (→ 1007/1008) escapes."""
+    with contextlib.suppress(InvalidFrame):
+        parse_setup(first)
+
+
+@VALIDATOR_FUZZ
+@given(frame=st.one_of(GARBAGE, mutated(TEMPLATES)))
+def test_client_frame_validation_raises_only_invalid_frame(frame: str | bytes) -> None:
+    with contextlib.suppress(InvalidFrame):
+        parse_client_frame(frame, index=1)
 
 
 def test_a_frame_over_the_size_limit_is_1009_and_the_server_goes_on(served: Served) -> None:
