@@ -374,7 +374,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     try:
         result = yield
     except BaseException as exc:
-        if api is not None and api._mock is not None and not isinstance(exc, KeyboardInterrupt):
+        skipped = isinstance(exc, pytest.skip.Exception | pytest.xfail.Exception | KeyboardInterrupt)
+        if api is not None and api._mock is not None and not skipped:
             _explain_failure(item, api, exc)
         raise
     if api is not None:

@@ -265,3 +265,25 @@ def test_replay_works_from_an_async_test_too(
     (root / "test_app.py").write_text(body)
     result = _run(pytester)
     result.assert_outcomes(passed=1)
+
+
+def test_a_skip_inside_a_replayed_test_stays_a_skip(
+    pytester: pytest.Pytester, demo: DemoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _record(pytester, demo, monkeypatch, TWO_TURNS)
+    body = (root / "test_app.py").read_text()
+    # the app diverges first (and the mock closes on it), then the test decides to skip: a skip is the user's call
+    body = body.replace(
+        "    first, second = asyncio.run(",
+        "    try:\n"
+        '        asyncio.run(ask(live_api.client, "My name is Ada.", "Who am I?"))\n'
+        "    except Exception:\n"
+        "        pass\n"
+        '    pytest.skip("not today")\n'
+        "    first, second = asyncio.run(",
+    )
+    assert "Who am I?" in body
+    (root / "test_app.py").write_text(body)
+    result = _run(pytester, "-rs")
+    result.assert_outcomes(skipped=1)
+    assert "not today" in result.stdout.str()
