@@ -3,8 +3,10 @@
 Rows, on the recording's time axis: the connections (open to close, how each closed, resumptions), the user (mic
 speech as placed in the exported WAV, typed text as diamonds), the model (its audio as placed in the WAV, its text
 from first to last chunk), tool calls (call to result; cancelled ones end in a red cross), and markers across all
-rows for interruptions (red), goAway (amber) and turn starts (grey). Below, a bar per turn for its latency
-(``timeline.Turn.latency_ms``). Every mark carries a ``<title>`` so a browser shows the details on hover.
+rows for interruptions (red), goAway (amber) and turn starts (grey). Green dots on the connection row are the
+resumption handles the server handed out (a reconnect that used one is labelled "resumed"). Below, a bar per turn
+for its latency (``timeline.Turn.latency_ms``). Every mark carries a ``<title>`` so a browser shows the details
+on hover.
 """
 
 from __future__ import annotations
@@ -129,6 +131,12 @@ def timeline_svg(rec: Recording, tl: Timeline, placement: Placement) -> str:
                 f'<text x="{x1:.1f}" y="{cy + ROW // 2 + 5}" font-size="14" fill="{COLOURS["interrupt"]}" '
                 f'text-anchor="middle">✗<title>connection {s.seg} dropped</title></text>'
             )
+    for t_us, _handle in tl.resumption_updates:  # the handle itself is not shown: it can resume the session
+        rx = x(t_us / 1e6)
+        add(
+            f'<circle cx="{rx:.1f}" cy="{cy + ROW - 5}" r="2.5" fill="#2e7d32"><title>resumption handle received at '
+            f"{t_us / 1e6:.3f} s</title></circle>"
+        )
     # user: speech spans and typed text
     uy = y("user")
     for a, b in _spans(placement.user, WAV_RATE, True, WAV_RATE // 10):
