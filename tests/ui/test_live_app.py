@@ -245,7 +245,7 @@ async def test_settings_first_opens_the_dialog_before_connecting() -> None:
         assert app.settings.session.system_instruction == "Answer in French."
 
 
-async def test_device_picker_lists_devices_and_reconnects_with_the_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_device_picker_switches_devices_without_dropping_the_session(monkeypatch: pytest.MonkeyPatch) -> None:
     from textual.widgets import Button, OptionList
 
     import tui.media.devices as devices
@@ -253,7 +253,7 @@ async def test_device_picker_lists_devices_and_reconnects_with_the_choice(monkey
     fake = FakeSoundDevice()
     original = devices.list_devices
     monkeypatch.setattr(devices, "list_devices", lambda sd=None: original(fake))
-    app = _app()
+    app = _app(media_factory=fake_bridge_media(fake))
     async with app.run_test(size=(80, 24)) as pilot:
         await _until(pilot, lambda: _connected(app))
         first = app.session
@@ -265,8 +265,11 @@ async def test_device_picker_lists_devices_and_reconnects_with_the_choice(monkey
         inputs.highlighted = 1
         await pilot.press("enter")
         app.screen.query_one("#apply", Button).press()
-        await _until(pilot, lambda: app.settings.audio.input_device == "0")
-        await _until(pilot, lambda: app.session is not None and app.session is not first and _connected(app))
+        await _until(pilot, lambda: any(m == "Audio devices switched." for m, _, _ in _notes(app)))
+        assert app.settings.audio.input_device == "0"
+        bridge = app.media.bridge  # type: ignore[union-attr]
+        assert bridge.audio_settings.input_device == "0" and bridge.mic is not None and bridge.mic.running
+        assert app.session is first and _connected(app), "switching devices keeps the conversation"
 
 
 async def test_go_away_counts_down_then_resumes() -> None:

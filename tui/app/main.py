@@ -371,9 +371,24 @@ class LiveApp(App[int]):
         choice = await self.push_screen_wait(DevicePickerDialog(self.settings))
         if choice is None:
             return
-        self.settings = choice
-        self.notify("Audio devices changed: reconnecting.", timeout=3)
-        self.start_session()
+        self.settings = choice  # later connections use them too
+        media = self.media
+        if media is None:
+            return
+        from tui.errors import UserError
+
+        audio = choice.audio
+        try:
+            # The conversation goes on: only the devices are reopened.
+            await maybe_await(media.set_devices(input_device=audio.input_device, output_device=audio.output_device))
+        except UserError as exc:
+            self.notify(str(exc), title="Audio devices", severity="error", timeout=10)
+            return
+        problem = media.audio_problem
+        if problem:
+            self.notify(f"No audio: {problem}", title="Audio devices", severity="warning", timeout=8)
+        else:
+            self.notify("Audio devices switched.", title="Audio devices", timeout=3)
 
     @work(group="dialogs", exclusive=True, exit_on_error=False, description="settings")
     async def action_edit_settings(self) -> None:

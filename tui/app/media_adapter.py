@@ -125,6 +125,16 @@ class BridgeMedia:
             if self._video.get(name) is asyncio.current_task():
                 del self._video[name]
 
+    async def set_devices(self, *, input_device: str | None, output_device: str | None) -> None:
+        self.settings = self.settings.model_copy(
+            update={
+                "audio": self.settings.audio.model_copy(
+                    update={"input_device": input_device, "output_device": output_device, "enabled": True}
+                )
+            }
+        )
+        await self.bridge.set_devices(input_device=input_device, output_device=output_device)
+
     async def start(self, session: SessionPort) -> None:
         self._session = session
         await self.bridge.start(session)  # type: ignore[arg-type]

@@ -68,6 +68,9 @@ class MediaPort(Protocol):
     def toggle_video(self, source: str) -> bool | None:
         """Start or stop sending ``camera``/``screen`` frames; returns the new state, None if unsupported."""
 
+    def set_devices(self, *, input_device: str | None, output_device: str | None) -> Any:
+        """Switch the mic and speaker without touching the session (the device picker)."""
+
     def start(self, session: SessionPort) -> Any: ...
 
     def stop(self) -> Any: ...
@@ -116,6 +119,9 @@ class NullMedia:
         return None
 
     def toggle_video(self, source: str) -> bool | None:
+        return None
+
+    def set_devices(self, *, input_device: str | None, output_device: str | None) -> None:
         return None
 
     def start(self, session: SessionPort) -> None:

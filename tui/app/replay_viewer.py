@@ -341,6 +341,9 @@ class ReplayMedia:
     def toggle_video(self, source: str) -> bool | None:
         return None
 
+    def set_devices(self, *, input_device: str | None, output_device: str | None) -> None:
+        return None
+
     def start(self, session: Any) -> None:
         return None
 
