@@ -156,7 +156,8 @@ class ReplayState:
         """(segment position, step position) pairs that were replayed."""
         self.claimed = 0
         self.setups_matched: set[int] = set()
-        self.history: deque[str] = deque(maxlen=CONTEXT_FRAMES)
+        self.history: deque[Frame] = deque(maxlen=CONTEXT_FRAMES)
+        """The last frames played, summarised only when a divergence needs them (a summary decodes media)."""
         self.last_turn = ""
         self.failed = asyncio.Event()
         """Set at the first divergence in strict mode (the harness stops feeding input)."""
@@ -206,7 +207,7 @@ class ReplayState:
                     diffs=diffs,
                     expected=recorded_text,
                     actual=actual_text,
-                    context=tuple(self.history),
+                    context=tuple(_history_line(f) for f in self.history),
                     last_matched_turn=self.last_turn or "none (it diverged in the first turn)",
                 )
             )
@@ -214,10 +215,7 @@ class ReplayState:
             self.failed.set()
 
     def note_frame(self, frame: Frame, *, replayed: bool = True) -> None:
-        arrow = "→" if frame.direction == "c2s" else "←"
-        self.history.append(
-            f"#{frame.index} {frame.t_us / 1e6:8.3f}s {arrow} {frame.direction} {frame_summary(frame.msg, frame.data)}"
-        )
+        self.history.append(frame)
         msg = frame.msg if isinstance(frame.msg, dict) else {}
         if frame.direction == "c2s":
             said = _user_text(msg)
@@ -309,6 +307,11 @@ class ReplayState:
             wall_s=end - self.started,
             notes=[p for p in self.rec.problems],
         )
+
+
+def _history_line(frame: Frame) -> str:
+    arrow = "→" if frame.direction == "c2s" else "←"
+    return f"#{frame.index} {frame.t_us / 1e6:8.3f}s {arrow} {frame.direction} {frame_summary(frame.msg, frame.data)}"
 
 
 def _user_text(msg: dict[str, Any]) -> str:
