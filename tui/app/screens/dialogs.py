@@ -41,7 +41,9 @@ class SettingsDialog(ModalScreen["Settings | None"]):
             voices.insert(0, s.voice)
         with VerticalScroll(classes="dialog"):
             if self.connected:
-                yield Label("Applying reconnects with the new settings.", classes="dialog-note")
+                yield Label(
+                    "Applying starts a new connection (a new conversation) with these settings.", classes="dialog-note"
+                )
             yield Label("Model")
             yield Input(s.model, id="model")
             yield Label("Response modality")
