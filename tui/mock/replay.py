@@ -432,7 +432,7 @@ class ReplayBackend:
         handle = wire.pick(update, "newHandle") if isinstance(update, dict) else None
         if isinstance(handle, str) and handle:
             # The mock checks resume handles against its own store before a session reaches the backend.
-            conn.server._store_handle(handle, {"replay": str(st.rec.path)})
+            conn.save_resumption_as(handle, {"replay": str(st.rec.path)})
         call = wire.pick(msg, "toolCall")
         for fc in (wire.pick(call, "functionCalls") or []) if isinstance(call, dict) else []:
             if isinstance(fc, dict) and isinstance(fc.get("id"), str) and fc["id"] not in st.server_ids:
@@ -445,7 +445,7 @@ class ReplayBackend:
                 data = data.decode("utf-8")
         # The exact recorded bytes, verbatim: MockConnection.send would re-encode the frame, and send_raw refuses
         # frames the SDK would choke on, which a recording may legitimately hold (it replays what was seen).
-        await conn._write(data)
+        await conn.send_verbatim(data)
         st.sent_frames += 1
 
     async def _expect(self, conn: MockConnection, seg: Segment, frame: Frame) -> bool | None:

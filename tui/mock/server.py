@@ -759,6 +759,25 @@ class MockConnection:
         self.server._store_handle(handle, dict(state))
         return handle
 
+    def save_resumption_as(self, handle: str, state: Mapping[str, Any]) -> None:
+        """Store ``state`` under a handle the backend chose (e.g. one a recording holds), so a later ``setup`` that
+        presents it resumes instead of being refused as unknown."""
+        if not handle:
+            raise ValueError("save_resumption_as: empty handle")
+        self.server._store_handle(handle, dict(state))
+
+    async def send_verbatim(self, data: str | bytes) -> None:
+        """Send ``data`` exactly as given: a text frame for ``str``, a binary frame for ``bytes``. Raises
+        :class:`SessionClosed`.
+
+        For replaying what a server once sent: no validation (a recording may hold frames the SDK chokes on, and
+        replaying them is the point), no size limit and no faults (a recording already holds whatever happened).
+        Backends that generate frames use :meth:`send` or :meth:`send_raw`, which keep them SDK-parsable.
+        """
+        if self._closed.is_set():
+            raise SessionClosed
+        await self._write(data)
+
     def fault_fires(self, name: str, *, repeatable: bool = False) -> bool:
         """For backend-level faults (e.g. ``bursty-audio``): True if ``name`` may fire now; records it."""
         return self._fire(name, repeatable=repeatable)
