@@ -84,6 +84,8 @@ class ReplayRow:
     wire: int
     frames: int
     problems: list[str] = field(default_factory=list)
+    cpu_s: float = 0.0
+    """CPU time of this process (all threads: the client, the mock, the recorder's writer) during the replay."""
 
     @property
     def real_s(self) -> float:
@@ -101,12 +103,23 @@ async def replay_one(path: Path, record_to: Path | None = None) -> ReplayRow:
     rec = read_recording(path)
     model, mic = audio_seconds(rec)
     t0 = time.perf_counter()
+    c0 = time.process_time()
     result = await check(path, CheckOptions(record_to=record_to))
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     problems = [str(d) for d in result.divergences][:2] + list(result.problems)[:2]
     problems += [f"unconsumed: {u}" for u in result.unconsumed][:2]
     return ReplayRow(
-        path.stem, result.ok, rec.duration_s, max(model, mic), wall, rec.size, rec.wire_bytes, len(rec.frames), problems
+        path.stem,
+        result.ok,
+        rec.duration_s,
+        max(model, mic),
+        wall,
+        rec.size,
+        rec.wire_bytes,
+        len(rec.frames),
+        problems,
+        cpu,
     )
 
 
@@ -188,6 +201,11 @@ def _serve_replays(paths: list[str], conn: Any) -> None:
         async with serve_mock(MockOptions(pace=0, max_sessions=1000), backend_factory=Dispatch) as mock:
             conn.send((mock.base_url, str(mock.ca_file)))
             await asyncio.to_thread(conn.recv)  # the clients are done
+            # Their last closes may still be in flight here: let every session finish its bookkeeping first.
+            for _ in range(500):
+                if mock.stats.sessions_active == 0:
+                    break
+                await asyncio.sleep(0.02)
             for st in states.values():
                 st.finish()
             out = {}
@@ -306,12 +324,13 @@ async def figures_async(sessions: int = 100, long_turns: int = 12, overhead_reps
         long_path = await record_long_session(Path(tmp) / "long.glrec", long_turns)
         out["long"] = await replay_one(long_path)
         # Recorder overhead: the long voice session (the most frames per second), alternating off/on.
-        off: list[float] = []
-        on: list[float] = []
+        off: list[ReplayRow] = []
+        on: list[ReplayRow] = []
         for i in range(overhead_reps):
-            off.append((await replay_one(long_path)).wall_s)
-            on.append((await replay_one(long_path, record_to=Path(tmp) / f"again{i}.glrec")).wall_s)
-        out["overhead"] = (off, on)
+            off.append(await replay_one(long_path))
+            on.append(await replay_one(long_path, record_to=Path(tmp) / f"again{i}.glrec"))
+        out["overhead"] = ([r.wall_s for r in off], [r.wall_s for r in on])
+        out["overhead_cpu"] = ([r.cpu_s for r in off], [r.cpu_s for r in on])
     out["concurrency"] = await concurrency(sessions)
     return out
 
@@ -335,9 +354,11 @@ def main() -> int:
             f"{r.speed:8.0f}{r.size / r.wire:10.3f}  {'; '.join(r.problems)}"
         )
     off, on = f["overhead"]
+    coff, con = f["overhead_cpu"]
     print(
-        f"recorder overhead: {statistics.median(on) / statistics.median(off) - 1:+.1%} "
-        f"(median wall {statistics.median(off):.3f} s off, {statistics.median(on):.3f} s on)"
+        f"recorder overhead: wall {statistics.median(on) / statistics.median(off) - 1:+.1%} "
+        f"(median {statistics.median(off):.3f} s off, {statistics.median(on):.3f} s on), "
+        f"CPU {statistics.median(con) / statistics.median(coff) - 1:+.1%}"
     )
     c: ConcurrencyResult = f["concurrency"]
     print(
