@@ -153,6 +153,18 @@ def main(argv: Sequence[str]) -> int:
         with_devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(with_devnull, sys.stdout.fileno())
         return 0
+    except Exception as exc:
+        # The last net: a damaged file can still reach code that assumed sane content. One line that names the
+        # input, never a traceback (GEMINI_TUI_DEBUG=1 shows it, for a bug report).
+        if os.environ.get("GEMINI_TUI_DEBUG"):
+            raise
+        files = " ".join(str(v) for k, v in vars(args).items() if k in ("file", "a", "b"))
+        print(
+            f"gemini-live rec {args.command}: {files}: could not be processed ({type(exc).__name__}: {exc}); the "
+            "file may be damaged (set GEMINI_TUI_DEBUG=1 for details to report)",
+            file=sys.stderr,
+        )
+        return 2
 
 
 def _info(args: argparse.Namespace) -> int:

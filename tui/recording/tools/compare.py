@@ -21,8 +21,8 @@ from typing import Any, Final
 from tui.live import wire
 from tui.recording.format import Frame
 from tui.recording.reader import Recording
-from tui.recording.tools.timeline import Audio, Timeline, Turn, build_timeline, dbfs
-from tui.replay.normalize import FieldDiff, Media, diff, kind_of, normalise
+from tui.recording.tools.timeline import Audio, Timeline, Turn, build_timeline, dbfs, safe_kind
+from tui.replay.normalize import FieldDiff, Media, diff, normalise
 
 _CONTENT_KINDS: Final = frozenset(
     {
@@ -70,7 +70,7 @@ def _other_frames(rec: Recording, turn: Turn, ids: _Ids) -> list[Any]:
         r = rec.records[pos]
         if not isinstance(r, Frame) or not isinstance(r.msg, dict):
             continue
-        kind = kind_of(r.msg)
+        kind = safe_kind(r.msg)
         top = kind.split(".", 1)[0]
         if top in _CONTENT_KINDS:
             continue
@@ -125,6 +125,17 @@ def turn_view(rec: Recording, turn: Turn, ids: _Ids) -> dict[str, Any]:
             json.dumps(o, default=_show_media, separators=(",", ":")) for o in _other_frames(rec, turn, ids)
         ),
     }
+
+
+def _guard(fn: Any, rec: Recording, ids: _Ids) -> Any:
+    try:
+        return fn(rec, ids)
+    except (TypeError, AttributeError, ValueError, KeyError) as exc:  # a damaged record: say so, compare the rest
+        return {"unreadable": f"{type(exc).__name__}: {exc}"}
+
+
+def _safe_view(rec: Recording, turn: Turn, ids: _Ids) -> dict[str, Any]:
+    return _guard(lambda r, i: turn_view(r, turn, i), rec, ids)  # type: ignore[no-any-return]
 
 
 def _setup_view(rec: Recording, ids: _Ids) -> Any:
@@ -183,12 +194,12 @@ def compare(a: Recording, b: Recording, *, limit: int = 20) -> RecordingDiff:
     ta, tb = build_timeline(a), build_timeline(b)
     ida, idb = _Ids(), _Ids()
     out = RecordingDiff(str(a.path), str(b.path), turns_a=len(ta.turns), turns_b=len(tb.turns))
-    for label, rec in (("A", a), ("B", b)):
-        out.notes.extend(f"{label}: {p}" for p in rec.problems)
-    out.setup = diff(_setup_view(a, ida), _setup_view(b, idb), limit=limit)
+    for label, rec, tl in (("A", a, ta), ("B", b, tb)):
+        out.notes.extend(f"{label}: {p}" for p in [*rec.problems, *tl.problems])
+    out.setup = diff(_guard(_setup_view, a, ida), _guard(_setup_view, b, idb), limit=limit)
     out.connections = diff({"connections": _connections(ta)}, {"connections": _connections(tb)}, limit=limit)
-    views_a = [turn_view(a, t, ida) for t in ta.turns]
-    views_b = [turn_view(b, t, idb) for t in tb.turns]
+    views_a = [_safe_view(a, t, ida) for t in ta.turns]
+    views_b = [_safe_view(b, t, idb) for t in tb.turns]
     # Align turns like lines in a text diff, so one extra or missing turn is reported as that, not as every later
     # turn being different. Within a run of changed turns, turns are paired in order.
     keys_a = [json.dumps(v, sort_keys=True, default=_show_media) for v in views_a]

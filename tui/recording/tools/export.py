@@ -161,7 +161,7 @@ def transcript_markdown(rec: Recording, tl: Timeline, placement: Placement) -> s
     ]
     if h.description:
         out.append(f"- {h.description}")
-    for p in rec.problems:
+    for p in [*rec.problems, *tl.problems]:
         out.append(f"- **problem:** {p}")
     out.append("")
     events: list[tuple[int, int, str]] = []  # (time, order, markdown) for connection events between turns

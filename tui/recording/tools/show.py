@@ -15,8 +15,8 @@ from typing import Any
 from tui.live import wire
 from tui.recording.format import Close, End, Frame, Gap, Header, Input, Open, Record, wire_len
 from tui.recording.reader import Recording
-from tui.recording.tools.timeline import Timeline, build_timeline, kind_counts
-from tui.replay.normalize import kind_of, media_summary
+from tui.recording.tools.timeline import Timeline, build_timeline, kind_counts, safe_kind
+from tui.replay.normalize import media_summary
 
 
 def _human_bytes(n: int) -> str:
@@ -99,7 +99,7 @@ def info_dict(rec: Recording, tl: Timeline | None = None) -> dict[str, Any]:
         "go_aways": [{"t_s": round(t / 1e6, 3), "time_left_s": left} for t, left in tl.go_aways],
         "tool_calls": len(tl.tool_calls),
         "gaps": [{"t_s": round(g.t_us / 1e6, 3), "dropped": g.dropped, "why": g.reason} for g in tl.gaps],
-        "problems": list(rec.problems),
+        "problems": [*rec.problems, *tl.problems],
     }
 
 
@@ -212,7 +212,13 @@ def _blob(b: bytes, full: bool, what: str, rate: int | None = None) -> Any:
 def record_dict(r: Record, full: bool = False) -> dict[str, Any]:
     """One record as a JSON-able dict (``t`` in seconds)."""
     if isinstance(r, Frame):
-        out: dict[str, Any] = {"k": r.direction, "i": r.index, "t": r.t_us / 1e6, "seg": r.seg, "kind": kind_of(r.msg)}
+        out: dict[str, Any] = {
+            "k": r.direction,
+            "i": r.index,
+            "t": r.t_us / 1e6,
+            "seg": r.seg,
+            "kind": safe_kind(r.msg),
+        }
         out["bytes"] = wire_len(r.data)
         if isinstance(r.msg, dict):
             out["msg"] = _shrink(r.msg, None, "", full)

@@ -161,6 +161,8 @@ class Timeline:
     gaps: list[Gap] = field(default_factory=list)
     turn_of: dict[int, int] = field(default_factory=dict)
     """Record position → turn number (connection records are absent)."""
+    problems: list[str] = field(default_factory=list)
+    """Records whose content could not be understood (damaged), skipped by the analysis."""
 
     @property
     def tool_calls(self) -> list[ToolCall]:
@@ -240,7 +242,16 @@ class _Builder:
             turn = self.current(r.t_us, self.seg.seg if self.seg else 0)
             self._own(turn, pos, r.t_us)
         elif isinstance(r, Frame):
-            self.frame(pos, r)
+            try:
+                self.frame(pos, r)
+            except (TypeError, AttributeError, ValueError, KeyError) as exc:
+                # A damaged record can decode into shapes no JSON frame has (a number where a key should be):
+                # leave it out of the analysis and say so, rather than fail on the whole file.
+                if len(self.tl.problems) < 20:
+                    self.tl.problems.append(
+                        f"record #{r.index} at {r.t_us / 1e6:.3f} s could not be understood "
+                        f"({type(exc).__name__}); left out of the analysis"
+                    )
 
     def close_turn_cut(self) -> None:
         if self.turn is not None and not self.trailing and self.turn.ended == "open":
@@ -390,12 +401,20 @@ def build_timeline(rec: Recording) -> Timeline:
     return b.tl
 
 
-def kind_counts(rec: Recording) -> dict[str, dict[str, int]]:
-    """Frames by direction and kind (``serverContent.modelTurn`` etc.), in first-seen order."""
+def safe_kind(msg: Any) -> str:
+    """``normalize.kind_of``, or ``corrupt`` for content no JSON frame can have (a damaged record)."""
     from tui.replay.normalize import kind_of
 
+    try:
+        return kind_of(msg)
+    except (TypeError, AttributeError, ValueError):
+        return "corrupt"
+
+
+def kind_counts(rec: Recording) -> dict[str, dict[str, int]]:
+    """Frames by direction and kind (``serverContent.modelTurn`` etc.), in first-seen order."""
     out: dict[str, dict[str, int]] = {"c2s": {}, "s2c": {}}
     for f in rec.frames:
-        k = kind_of(f.msg)
+        k = safe_kind(f.msg)
         out[f.direction][k] = out[f.direction].get(k, 0) + 1
     return out
