@@ -318,12 +318,18 @@ def _print_model_turn(turn: Any, out: _Printer) -> None:
     if not body and turn.audio_bytes:
         body = f"[speech, {turn.audio_ms / 1000:.1f} s, no transcript]"
     if body or turn.interrupted:
-        out.line("model", body + (" [interrupted]" if turn.interrupted else ""))
+        out.line("model", body + (f" [{_ended_how(turn)}]" if turn.interrupted else ""))
+
+
+def _ended_how(turn: Any) -> str:
+    """How an interrupted turn ended: the user talked over it, or its connection went (the reply was lost)."""
+    labels = {"drop": "cut: connection lost", "go_away": "cut: server going away"}
+    return labels.get(turn.cut_by or "", "interrupted")
 
 
 def _print_summary(turn: Any, out: _Printer) -> None:
     facts = [f"turn {turn.generation}"]
-    facts.append("interrupted" if turn.interrupted else "complete")
+    facts.append(_ended_how(turn) if turn.interrupted else "complete")
     if turn.audio_bytes:
         facts.append(f"audio {turn.audio_ms / 1000:.1f} s")
     if turn.latency_ms is not None:

@@ -314,6 +314,28 @@ async def test_drop_mid_turn_reconnects_with_backoff_and_the_handle() -> None:
         assert "Bo" in turn.text
 
 
+async def test_a_reply_lost_to_a_drop_is_marked_cut_and_the_model_is_not_left_busy() -> None:
+    async with mock_server() as mock, Driver(LiveSession(settings_for(mock))) as d:
+        await d.wait_for(ev.Connected)
+        await d.turn("my name is Bo")
+        m = d.mark()
+        await d.session.send_text("mock:drop tell me a story")
+        first = await d.wait_for(ev.ModelText, after=m)
+        cut = await d.wait_for(ev.Interrupted, after=m)
+        assert (cut.generation, cut.cause) == (first.generation, "drop")
+        gone = await d.wait_for(ev.Disconnected, after=m)
+        assert d.events.index(cut) < d.events.index(gone)  # the turn is closed before the socket is reported gone
+        assert any("reply was lost" in n.message for n in d.of(ev.Notice, after=m))
+        await d.wait_for(ev.Connected, after=m)
+        lost = d.session.state.model_turn(cut.generation)
+        assert isinstance(lost, ModelTurn) and lost.status == "cut" and lost.cut_by == "drop"
+        assert lost.text and not lost.complete  # what arrived before the drop stays, honestly unfinished
+        assert not d.session.state.model_busy
+        turn = await d.turn("what is my name?")
+        assert turn.generation > cut.generation and "Bo" in turn.text
+        assert turn.status == "complete" and "story" not in turn.text
+
+
 async def test_fatal_1007_gives_one_clear_error_and_ends_the_stream() -> None:
     async with mock_server() as mock:
         d = Driver(LiveSession(settings_for(mock)))

@@ -64,6 +64,26 @@ def test_spoken_turn_with_transcripts_audio_and_interruption_records_what_was_ge
     assert model.complete
 
 
+def test_a_cut_by_the_connection_is_not_an_interruption_by_the_user() -> None:
+    s = ConversationState()
+    s.apply(ev.ModelText(text="Once upon", generation=0), at=0.0)
+    assert s.model_busy
+    assert s.apply(ev.Interrupted(generation=0, cause="drop"), at=0.5) == [TurnChange("ended", 1, "model")]
+    (lost,) = s.turns
+    assert isinstance(lost, ModelTurn)
+    assert (lost.status, lost.cut_by, lost.interrupted_text_chars, lost.ended_at) == ("cut", "drop", 9, 0.5)
+    assert not s.model_busy
+    s.apply(ev.ModelText(text="Hi", generation=1), at=1.0)
+    s.apply(ev.Interrupted(generation=1, cause="go_away"), at=1.1)
+    s.apply(ev.ModelText(text="Hey", generation=2), at=2.0)
+    s.apply(ev.Interrupted(generation=2), at=2.1)
+    assert [(t.status, t.cut_by) for t in s.turns if isinstance(t, ModelTurn)] == [
+        ("cut", "drop"),
+        ("cut", "go_away"),
+        ("interrupted", None),
+    ]
+
+
 def test_late_chunk_of_an_interrupted_generation_updates_only_that_turn() -> None:
     s = ConversationState()
     s.apply(ev.ModelAudio(pcm=PCM_100MS, rate=24_000, generation=0), at=0.0)

@@ -172,9 +172,12 @@ class GenerationComplete:
 
 @dataclass(frozen=True, slots=True)
 class Interrupted:
-    """The user talked over the model; the current generation is cut. Drop its buffered audio at once."""
+    """The current generation is cut and will get no more output. Drop its buffered audio at once."""
 
     generation: int
+    cause: Literal["barge_in", "go_away", "drop"] = "barge_in"
+    """``barge_in``: the server said ``interrupted`` (the user talked over the model). ``go_away`` / ``drop``: the
+    client cut it because its connection was being replaced (goAway) or was lost; the reply is gone, not refused."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -472,14 +472,15 @@ class LiveSession:
                 ended = recv.result()
                 if ended.cause == "drop" and self._go_away_deadline is not None:
                     ended.cause = "go_away"  # the server closed at the end of its goAway notice
+                if ended.cause != "closed":
+                    # The reply in flight is lost with this socket: a resumed session does not continue it, and
+                    # leaving it open would keep the model "busy" forever and merge the next reply into it.
+                    self._cut_open_generation(ended.cause)
                 return ended
             if closing in done:
                 return _Ended("closed", 1000, "closed by the client")
             # goAway: cut the turn if it is still running, then close this socket before resuming.
-            cut = self._converter.cut()
-            if cut is not None:
-                self._emit(ev.Interrupted(generation=cut))
-                self._emit(ev.Notice("warning", "the server is going away: the current reply was cut short"))
+            self._cut_open_generation("go_away")
             return _Ended("go_away", None, "goAway")
         finally:
             for t in (recv, closing, go_away):
@@ -552,6 +553,17 @@ class LiveSession:
             await asyncio.sleep(min(left, 0.05))
 
     # ------------------------------------------------------------------------------------------ helpers
+
+    def _cut_open_generation(self, cause: Literal["go_away", "drop"]) -> None:
+        """Close a generation still streaming when its connection goes; say so once."""
+        cut = self._converter.cut()
+        if cut is None:
+            return
+        self._emit(ev.Interrupted(generation=cut, cause=cause))
+        if cause == "go_away":
+            self._emit(ev.Notice("warning", "the server is going away: the current reply was cut short"))
+        else:
+            self._emit(ev.Notice("warning", "the connection dropped: the current reply was lost"))
 
     def _emit(self, event: ev.SessionEvent) -> None:
         if self._finished:

@@ -86,6 +86,8 @@ class ModelTurn:
     grounding_sources: tuple[tuple[str, str], ...] = ()
     generation_complete: bool = False
     interrupted: bool = False
+    cut_by: Literal["go_away", "drop"] | None = None
+    """Set when the interruption was no one's choice: the connection was replaced (goAway) or lost mid-reply."""
     interrupted_audio_ms: float | None = None
     """Audio generated before the interruption (what the speaker may have played at most)."""
     interrupted_text_chars: int | None = None
@@ -108,10 +110,10 @@ class ModelTurn:
         return self.audio_bytes / (self.audio_rate * BYTES_PER_SAMPLE) * 1000.0
 
     @property
-    def status(self) -> Literal["streaming", "generated", "interrupted", "complete"]:
-        """Where the turn is: still streaming, fully generated, cut by the user, or over."""
+    def status(self) -> Literal["streaming", "generated", "interrupted", "cut", "complete"]:
+        """Where the turn is: still streaming, fully generated, cut by the user, lost with its connection, or over."""
         if self.interrupted:
-            return "interrupted"
+            return "cut" if self.cut_by is not None else "interrupted"
         if self.complete:
             return "complete"
         if self.generation_complete:
@@ -287,10 +289,11 @@ class ConversationState:
                 turn = self._model(g, now, changes, output=False)
                 if turn is not None:
                     turn.generation_complete = True
-            case ev.Interrupted(generation=g):
+            case ev.Interrupted(generation=g, cause=cause):
                 turn = self._model(g, now, changes, output=False)
                 if turn is not None and not turn.interrupted:
                     turn.interrupted = True
+                    turn.cut_by = None if cause == "barge_in" else cause
                     turn.interrupted_audio_ms = turn.audio_ms
                     turn.interrupted_text_chars = len(turn.text) + len(turn.transcript)
                     turn.ended_at = now

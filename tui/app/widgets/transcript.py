@@ -237,7 +237,8 @@ class Transcript(BlockScroll):
         played = self._played.get(turn.generation)
         if turn.interrupted:
             generated = turn.interrupted_audio_ms or 0.0
-            out.append("\n  ■ interrupted", "@transcript--interrupted")
+            label = {"drop": "cut: connection lost", "go_away": "cut: server going away"}.get(turn.cut_by or "")
+            out.append(f"\n  ■ {label or 'interrupted'}", "@transcript--interrupted")
             if played is not None and generated:
                 share = min(100.0, 100.0 * played / generated)
                 out.append(
