@@ -3,8 +3,10 @@
 The child is the real CLI (offline demo at pace 0, voice replies, so frames of all sizes stream into the recorder
 while it runs). After the kill every file must read back without an exception, with no corruption in the middle
 (only a torn tail, which must be the prefix of one single record), segments well formed, and every turn the client
-had finished well before the kill present in the file. The unit-level version (``tests/unit/test_recording_crash``)
-kills a process that only runs a ``Recorder``; this one kills the real client mid-session.
+had finished a second before the kill present in the file. The unit-level version (``tests/unit/test_recording_crash``)
+kills a process that only runs a ``Recorder``; this one kills the real client mid-session. (A record is appended with
+one ``write()``, which SIGKILL does not tear, so in practice the file ends on a record boundary here; torn tails, as a
+power loss leaves them, are covered cut by cut in ``test_reader_fuzz``.)
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def test_sigkill_of_the_recording_client_leaves_a_readable_file(tmp_path: Path, 
             assert line, f"the client exited early: {proc.stderr.read() if proc.stderr else ''}"
             if line.startswith("status: connected"):
                 break
-        kill_at = time.monotonic() + rng.uniform(0.0, 2.0)
+        kill_at = time.monotonic() + rng.uniform(0.0, 3.0)
         os.set_blocking(proc.stdout.fileno(), False)
         while time.monotonic() < kill_at:
             line = proc.stdout.readline()
@@ -102,8 +104,8 @@ def test_sigkill_of_the_recording_client_leaves_a_readable_file(tmp_path: Path, 
             seg = r.seg
         elif isinstance(r, Frame | Close):
             assert r.seg == seg
-    # Every turn finished half a second before the kill had reached the file (the writer keeps up).
-    safe = sum(1 for t in finished if t < killed_at - 0.5)
+    # Every turn finished a second before the kill had reached the file (the writer keeps up; generous for load).
+    safe = sum(1 for t in finished if t < killed_at - 1.0)
     completes = sum(1 for f in rec.frames if f.direction == "s2c" and b"turnComplete" in _raw(f))
     assert completes >= safe
 
