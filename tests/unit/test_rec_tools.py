@@ -377,6 +377,11 @@ def test_export_writes_a_contact_sheet_and_a_timeline(tmp_path: Path) -> None:
     root = ET.parse(tmp_path / "timeline.svg").getroot()
     titles = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}title")]
     assert any(t.startswith("model audio") for t in titles)
+    assert (
+        sum(t.startswith("image sent at") for t in titles)
+        == len(build_timeline(read_recording(RECORDINGS / "furniture-assembly.glrec")).images)
+        > 0
+    )
     assert "bookshelf" in (tmp_path / "transcript.md").read_text()
 
 

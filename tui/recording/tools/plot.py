@@ -1,12 +1,12 @@
 """The timeline plot of a recording, as a hand-written SVG (no plotting dependency).
 
 Rows, on the recording's time axis: the connections (open to close, how each closed, resumptions), the user (mic
-speech as placed in the exported WAV, typed text as diamonds), the model (its audio as placed in the WAV, its text
-from first to last chunk), tool calls (call to result; cancelled ones end in a red cross), and markers across all
-rows for interruptions (red), goAway (amber) and turn starts (grey). Green dots on the connection row are the
-resumption handles the server handed out (a reconnect that used one is labelled "resumed"). Below, a bar per turn
-for its latency (``timeline.Turn.latency_ms``). Every mark carries a ``<title>`` so a browser shows the details
-on hover.
+speech as placed in the exported WAV, typed text as diamonds, images sent as ticks), the model (its audio as placed
+in the WAV, its text from first to last chunk), tool calls (call to result; cancelled ones end in a red cross), and
+markers across all rows for interruptions (red), goAway (amber) and turn starts (grey). Green dots on the
+connection row are the resumption handles the server handed out (a reconnect that used one is labelled
+"resumed"). Below, a bar per turn for its latency (``timeline.Turn.latency_ms``). Every mark carries a
+``<title>`` so a browser shows the details on hover.
 """
 
 from __future__ import annotations
@@ -153,6 +153,12 @@ def timeline_svg(rec: Recording, tl: Timeline, placement: Placement) -> str:
                 f'<path d="M{tx:.1f},{cy2 - 6} l6,6 l-6,6 l-6,-6 z" fill="{COLOURS["user"]}">'
                 f"<title>{escape('typed: ' + text[:200])}</title></path>"
             )
+    for img in tl.images:  # frames sent (camera or screen): ticks along the top of the user row
+        ix = x(img.t_us / 1e6)
+        add(
+            f'<line x1="{ix:.1f}" y1="{uy + 1}" x2="{ix:.1f}" y2="{uy + 7}" stroke="#333333" stroke-width="1.5">'
+            f"<title>image sent at {img.t_us / 1e6:.3f} s ({img.mime}, {len(img.data)} B)</title></line>"
+        )
     # model: audio spans and text spans
     my = y("model")
     for turn in tl.turns:
