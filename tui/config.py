@@ -132,6 +132,11 @@ class ConnectionSettings(_Section):
     """A connection that stayed up this long resets the reconnect attempt counter."""
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 8.0
+    backoff_jitter: float = Field(default=0.2, ge=0.0, le=1.0)
+    """Each backoff delay is shortened by a random share of up to this fraction, so many clients dropped at once do
+    not reconnect in lockstep (0 = exact doubling). The delay never exceeds the doubled value or ``backoff_max_s``."""
+    backoff_seed: int | None = None
+    """Seed for that jitter (replays and tests pin it); None draws a fresh one per session."""
     go_away_margin_s: float = 5.0
     """Cut the current turn and resume this long before goAway's ``timeLeft`` runs out."""
 

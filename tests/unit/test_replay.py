@@ -132,7 +132,7 @@ def test_completeness_is_counted_from_what_the_backend_actually_played() -> None
 
 
 async def test_two_replays_of_one_file_give_identical_normalised_event_logs() -> None:
-    for name in ("barge-in", "tool-cancelled", "goaway-resume"):
+    for name in ("barge-in", "tool-cancelled", "goaway-resume", "drop-reconnect"):  # drop-reconnect: backoff jitter
         first = await check(RECORDINGS / f"{name}.glrec")
         second = await check(RECORDINGS / f"{name}.glrec")
         assert first.ok and second.ok

@@ -4,13 +4,14 @@ It connects (with a timeout the SDK lacks for ``setupComplete``), runs ONE long-
 ``receive()`` calls break the socket, ``live-protocol.md`` §6), turns every server message into events
 (``tui.live.convert``), folds them into ``ConversationState`` and hands them to a single consumer
 (``events()``). It runs local tools, resumes on ``goAway`` with the latest resumption handle, reconnects after a
-drop with capped exponential backoff, and ends with ``SessionClosed`` or one ``Fatal``.
+drop with capped, jittered exponential backoff, and ends with ``SessionClosed`` or one ``Fatal``.
 
 Invariants:
 - ``run()`` never raises for a session problem: it emits ``Fatal`` and returns. ``events()`` ends after
   ``SessionClosed`` or ``Fatal``.
 - Resumption never re-sends context (no ``send_client_content`` replay): the handle carries the memory.
-- Reconnect attempts are bounded (``connection.max_reconnects``) and spaced by backoff; the counter resets once a
+- Reconnect attempts are bounded (``connection.max_reconnects``) and spaced by jittered backoff (never longer than
+  the doubled, capped delay; reproducible with ``connection.backoff_seed``); the counter resets once a
   connection has been up for ``connection.stable_after_s``. A goAway resumption waits no backoff unless the
   connection it replaces was itself short-lived (no storm if a server sends goAway at once every time).
 - The event queue is bounded: semantic events are never dropped (the receive loop waits for the consumer when
@@ -27,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import ssl
 import time
 import warnings
@@ -196,6 +198,8 @@ class LiveSession:
         self._epoch = 0
         """Connection number: tool calls are answered only on the connection that made them."""
         self._call_epoch: dict[str, int] = {}
+        self._rng = random.Random(settings.connection.backoff_seed)
+        """Backoff jitter; seeded from the OS unless ``connection.backoff_seed`` pins it."""
 
     # ------------------------------------------------------------------------------------------ consumer API
 
@@ -651,7 +655,13 @@ class LiveSession:
 
     def _backoff(self, failures: int) -> float:
         conn = self.settings.connection
-        return float(min(conn.backoff_max_s, conn.backoff_initial_s * (2 ** max(0, failures - 1))))
+        return backoff_delay(
+            failures,
+            initial=conn.backoff_initial_s,
+            maximum=conn.backoff_max_s,
+            jitter=conn.backoff_jitter,
+            rng=self._rng,
+        )
 
     async def _sleep_or_close(self, delay: float) -> bool:
         """Sleep ``delay`` seconds; True if ``close()`` was called meanwhile."""
@@ -660,6 +670,14 @@ class LiveSession:
         except TimeoutError:
             return False
         return True
+
+
+def backoff_delay(failures: int, *, initial: float, maximum: float, jitter: float, rng: random.Random) -> float:
+    """Seconds to wait before reconnect attempt ``failures + 1``: ``initial`` doubled per failure, capped at
+    ``maximum``, then shortened by a random share in [0, ``jitter``) of itself. Always within
+    ``[(1 - jitter) × capped, capped]``, so jitter spreads a crowd of clients without ever waiting longer."""
+    capped = float(min(maximum, initial * (2 ** max(0, failures - 1))))
+    return capped * (1.0 - min(1.0, max(0.0, jitter)) * rng.random())
 
 
 class _Retryable(Exception):

@@ -227,6 +227,7 @@ def replay_settings(
         clean.pop(secret, None)
     connection = dict(clean.get("connection") or {})
     connection.update({"base_url": base_url, "ca_file": str(ca_file) if ca_file else None})
+    connection["backoff_seed"] = 0  # reconnect jitter pinned: two replays log the same waits
     if clean.get("vertexai"):
         # Vertex with a custom URL and no project uses the URL verbatim (live-protocol.md §2.5).
         host = base_url.split("://", 1)[1]
