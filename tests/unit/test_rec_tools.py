@@ -435,3 +435,31 @@ def test_wav_blocks_do_not_change_a_sample(tmp_path: Path) -> None:
     write_wav(tmp_path / "one.wav", tl, placement, block_s=3600)
     write_wav(tmp_path / "many.wav", tl, placement, block_s=0.0137)  # boundaries inside nearly every chunk
     assert (tmp_path / "one.wav").read_bytes() == (tmp_path / "many.wav").read_bytes()
+
+
+def test_diff_ignores_silence_streamed_around_speech_but_not_speech(tmp_path: Path) -> None:
+    from tui.recording.tools.edit import _write_record
+    from tui.recording.tools.timeline import dbfs
+
+    src = read_recording(RECORDINGS / "barge-in.glrec")
+    tl = build_timeline(src)
+    silent = next(a.pcm for a in tl.turns[1].user_audio[::-1] if dbfs(a.pcm) < -60)
+    loud = next(a.pcm for a in tl.turns[1].user_audio if dbfs(a.pcm) > -30)
+
+    def copy(dst: Path, extra: bytes) -> Path:
+        w = RecordWriter(dst, src.header, Redactor(enabled=False))
+        done = False
+        for r in src.records:
+            _write_record(w, r)
+            if not done and isinstance(r, Frame) and r.direction == "c2s" and _mic(silent) == r.data:
+                w.write_frame(r.t_us + 1, "c2s", _mic(extra))  # one more chunk streamed after the speech
+                done = True
+        assert done
+        w.write_end(src.records[-1].t_us)
+        w.close()
+        return dst
+
+    more_silence = compare(src, read_recording(copy(tmp_path / "s.glrec", silent)))
+    assert more_silence.same, format_diff(more_silence)
+    more_speech = compare(src, read_recording(copy(tmp_path / "l.glrec", loud)))
+    assert [f.path for f in more_speech.turns[0].diffs] == ["user_audio"]

@@ -3,7 +3,8 @@
 Each recording is reduced to its setup, its connections (how each ended, whether it resumed) and one *view* per
 turn (``timeline.build_timeline``): the user's text and transcript, the model's text and transcript, the audio each
 way as one summary (duration, level and hash of all its chunks joined, so a different chunking of the same audio
-is no difference), the images sent (hashes), the tool calls with their arguments, results and cancellations, the
+is no difference; for the user, from the first to the last loud chunk, since the silence streamed around speech
+depends on timing), the images sent (hashes), the tool calls with their arguments, results and cancellations, the
 interruption, how the turn ended, and any other frames (goAway…) normalised. Frames go through the replay
 normaliser (``tui.replay.normalize``: key casing, base64 flavour, secrets), tool-call ids become ``<server-id-N>``
 and resumption handles ``<handle-N>`` in order of appearance; timing is never compared, nor usage token counts
@@ -21,7 +22,7 @@ from typing import Any, Final
 from tui.live import wire
 from tui.recording.format import Frame
 from tui.recording.reader import Recording
-from tui.recording.tools.timeline import Audio, Timeline, Turn, build_timeline, dbfs, safe_kind
+from tui.recording.tools.timeline import SPEECH_DBFS, Audio, Timeline, Turn, build_timeline, dbfs, safe_kind
 from tui.replay.normalize import FieldDiff, Media, diff, normalise
 
 _CONTENT_KINDS: Final = frozenset(
@@ -40,14 +41,21 @@ _CONTENT_KINDS: Final = frozenset(
 
 
 def audio_view(chunks: list[Audio]) -> str | None:
-    """All chunks joined, as duration, level and hash (None when there is no audio)."""
+    """All chunks joined, as duration, level and hash (``no speech`` when empty)."""
     if not chunks:
-        return None
+        return "no speech"
     pcm = b"".join(a.pcm for a in chunks)
     rate = chunks[0].rate
     level = dbfs(pcm)
     shown = f"{level:.1f} dBFS" if level > -200 else "silence"
     return f"{len(pcm) / 2 / rate:.2f} s at {rate} Hz, {shown}, sha {hashlib.sha256(pcm).hexdigest()[:12]}"
+
+
+def speech_only(chunks: list[Audio]) -> list[Audio]:
+    """The mic chunks from the first to the last loud one: how much silence a client streams around speech
+    depends on timing (it streams until the model answers), so the quiet edges are not compared."""
+    loud = [i for i, a in enumerate(chunks) if dbfs(a.pcm) >= SPEECH_DBFS]
+    return chunks[loud[0] : loud[-1] + 1] if loud else []
 
 
 @dataclass
@@ -104,7 +112,7 @@ def turn_view(rec: Recording, turn: Turn, ids: _Ids) -> dict[str, Any]:
     return {
         "user_text": turn.user_text,
         "input_transcript": turn.input_transcript.strip(),
-        "user_audio": audio_view(turn.user_audio),
+        "user_audio": audio_view(speech_only(turn.user_audio)) if turn.user_audio else None,
         "images": [f"{i.mime} {len(i.data)} B sha {hashlib.sha256(i.data).hexdigest()[:12]}" for i in turn.images],
         "tool_calls": [
             {
@@ -118,7 +126,7 @@ def turn_view(rec: Recording, turn: Turn, ids: _Ids) -> dict[str, Any]:
         ],
         "model_text": turn.model_text,
         "output_transcript": turn.output_transcript.strip(),
-        "model_audio": audio_view(turn.model_audio),
+        "model_audio": audio_view(turn.model_audio) if turn.model_audio else None,
         "interrupted": turn.interrupted_us is not None,
         "ended": turn.ended,
         "other": "; ".join(
