@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -33,11 +34,13 @@ _CAMEL_RE: Final = re.compile(r"_([a-z0-9])")
 _SNAKE_RE: Final = re.compile(r"(?<!^)([A-Z])")
 
 
+@functools.lru_cache(maxsize=4096)  # the same few dozen field names, once per key of every frame (bounded)
 def to_camel(name: str) -> str:
     """``turn_complete`` → ``turnComplete``; camelCase names pass through."""
     return _CAMEL_RE.sub(lambda m: m.group(1).upper(), name)
 
 
+@functools.lru_cache(maxsize=4096)
 def to_snake(name: str) -> str:
     """``turnComplete`` → ``turn_complete``; snake_case names pass through."""
     return _SNAKE_RE.sub(r"_\1", name).lower()

@@ -67,7 +67,7 @@ from websockets.http11 import Request, Response
 from tui.errors import UserError
 from tui.live import wire
 from tui.mock.faults import MAX_FRAME_BYTES, FaultPlan, FaultSpecError
-from tui.mock.tls import DEFAULT_HOSTS, MockCertificate, client_ssl_context, generate_certificate
+from tui.mock.tls import DEFAULT_HOSTS, MockCertificate, client_ssl_context, generate_certificate, shared_certificate
 
 log = logging.getLogger(__name__)
 
@@ -313,6 +313,9 @@ class MockOptions:
     """Free-form settings for the backend (e.g. the replay file)."""
     allow_remote: bool = False
     """Needed to bind anything but a loopback address."""
+    shared_tls: bool = False
+    """Use the process's shared loopback certificate (``tls.shared_certificate``) instead of making a fresh one for
+    this start (for harnesses that start many short-lived mocks, e.g. ``replay --check``). Loopback hosts only."""
 
 
 # ------------------------------------------------------------------------------------------ parsing and validation
@@ -916,6 +919,8 @@ class MockServer:
         self._plan_uses: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._seq = 0
+        self._session_ended = asyncio.Event()
+        """Set whenever a session's summary is in (``idle`` waits on it rather than polling)."""
 
     @property
     def ca_file(self) -> Path | None:
@@ -953,7 +958,8 @@ class MockServer:
         """Wait until no session is active (each finished one is then in :attr:`sessions`). TimeoutError after."""
         async with asyncio.timeout(timeout):
             while self.stats.sessions_active:
-                await asyncio.sleep(0.005)
+                self._session_ended.clear()
+                await self._session_ended.wait()
 
     # -- handles -----------------------------------------------------------------------------------------------
 
@@ -1104,6 +1110,7 @@ class MockServer:
                     faults=faults,
                 )
             )
+            self._session_ended.set()
 
     async def _run_session(self, conn: MockConnection) -> None:
         backend = self._factory(self.options)
@@ -1152,7 +1159,13 @@ async def serve_mock(
         raise UserError("pace must be >= 0")
     factory = backend_factory or resolve_backend(options.backend)
     hosts = DEFAULT_HOSTS if _is_loopback(options.host) else (options.host, *DEFAULT_HOSTS)
-    certificate = generate_certificate(hosts=hosts) if options.tls else None
+    shared = options.tls and options.shared_tls and _is_loopback(options.host)
+    certificate: MockCertificate | None = None
+    context: ssl.SSLContext | None = None
+    if shared:
+        certificate, context = shared_certificate()
+    elif options.tls:
+        certificate = generate_certificate(hosts=hosts)
     mock = MockServer(options, factory, certificate)
     try:
         try:
@@ -1160,7 +1173,7 @@ async def serve_mock(
                 mock._handle,
                 options.host,
                 options.port,
-                ssl=certificate.server_context() if certificate else None,
+                ssl=context or (certificate.server_context() if certificate else None),
                 process_request=mock._process_request,
                 create_connection=_MockServerConnection,
                 compression=None,
@@ -1181,7 +1194,7 @@ async def serve_mock(
             server.close()
             await server.wait_closed()
     finally:
-        if certificate is not None:
+        if certificate is not None and not shared:
             certificate.remove()
 
 

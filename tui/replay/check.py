@@ -144,32 +144,67 @@ def _carries(msg: dict[str, Any], item: Input) -> bool:
 
 
 class CountingTap:
-    """A ``FrameTap`` on the replaying client that counts its traffic (and forwards to ``inner``, e.g. a recorder)."""
+    """A ``FrameTap`` on the replaying client that counts its traffic (and forwards to ``inner``, e.g. a recorder).
+
+    :meth:`when` gives a future that the tap resolves as soon as a condition on the counts (or on anything else,
+    re-checked by :meth:`recheck`) holds, so the harness wakes exactly when a causal point is reached instead of
+    polling.
+    """
 
     def __init__(self, inner: FrameTap | None = None) -> None:
         self.inner = inner
         self.counts = Counts()
         self.changed = asyncio.Event()
+        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
 
-    def _bump(self, **delta: int) -> None:
-        c = self.counts
-        self.counts = dataclasses.replace(c, **{k: getattr(c, k) + v for k, v in delta.items()})
+    def when(self, cond: Callable[[], bool]) -> asyncio.Future[None]:
+        """A future resolved once ``cond()`` is true (checked now, then after every change and every recheck)."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if cond():
+            fut.set_result(None)
+        else:
+            self._waiters.append((cond, fut))
+        return fut
+
+    def recheck(self) -> None:
+        """Re-evaluate the pending conditions (call it when something they read besides the counts changed)."""
+        if not self._waiters:
+            return
+        pending = []
+        for cond, fut in self._waiters:
+            if fut.done():
+                continue
+            if cond():
+                fut.set_result(None)
+            else:
+                pending.append((cond, fut))
+        self._waiters = pending
+
+    def _changed(self) -> None:
         self.changed.set()
+        if self._waiters:
+            self.recheck()
 
     def on_open(self, t_ns: int, url: str, headers: dict[str, str]) -> None:
         if self.inner is not None:
             self.inner.on_open(t_ns, url, headers)
-        self._bump(opens=1)
+        c = self.counts
+        self.counts = Counts(c.opens + 1, c.closes, c.sent, c.received)
+        self._changed()
 
     def on_send(self, t_ns: int, data: str | bytes) -> None:
         if self.inner is not None:
             self.inner.on_send(t_ns, data)
-        self._bump(sent=1)
+        c = self.counts
+        self.counts = Counts(c.opens, c.closes, c.sent + 1, c.received)
+        self._changed()
 
     def on_recv(self, t_ns: int, data: bytes) -> None:
         if self.inner is not None:
             self.inner.on_recv(t_ns, data)
-        self._bump(received=1)
+        c = self.counts
+        self.counts = Counts(c.opens, c.closes, c.sent, c.received + 1)
+        self._changed()
 
     def on_close_initiator(self, t_ns: int, by: str | None) -> None:
         hook = getattr(self.inner, "on_close_initiator", None)
@@ -179,7 +214,9 @@ class CountingTap:
     def on_close(self, t_ns: int, code: int | None, reason: str) -> None:
         if self.inner is not None:
             self.inner.on_close(t_ns, code, reason)
-        self._bump(closes=1)
+        c = self.counts
+        self.counts = Counts(c.opens, c.closes + 1, c.sent, c.received)
+        self._changed()
 
     def on_input(self, t_ns: int, kind: str, data: dict[str, Any]) -> None:
         if self.inner is not None:
@@ -329,7 +366,7 @@ async def check(path: Path | str, options: CheckOptions | None = None) -> Replay
     problems: list[str] = []
     started = time.monotonic()
     async with serve_mock(
-        MockOptions(backend="replay", pace=0), backend_factory=lambda _o: ReplayBackend(state)
+        MockOptions(backend="replay", pace=0, shared_tls=True), backend_factory=lambda _o: ReplayBackend(state)
     ) as mock:
         settings, notes = replay_settings(rec.header.config, mock.base_url, mock.ca_file, recording=Path(path))
         if opts.record_to is not None:
@@ -355,6 +392,7 @@ async def check(path: Path | str, options: CheckOptions | None = None) -> Replay
         async def consume() -> None:
             async for e in session.events():
                 events.append(e)
+                tap.recheck()  # a wait may be for ``session.connected``, which the counts do not show
 
         consumer = asyncio.create_task(consume(), name="replay-events")
         try:
@@ -391,6 +429,11 @@ def _recorded_fatal(rec: Recording) -> bool:
     return bool(closes) and closes[-1].code in (1007, 1008)
 
 
+RECHECK_S = 0.05
+"""How often a wait re-checks its condition regardless: a caller whose event consumer does not call
+``CountingTap.recheck`` would otherwise never see ``session.connected`` change. ``check`` rechecks on every event."""
+
+
 async def _wait(
     tap: CountingTap,
     cond: Callable[[], bool],
@@ -398,22 +441,31 @@ async def _wait(
     state: Any,
     timeout: float,
 ) -> str | None:
-    """Wait until ``cond()``; returns None when met, else why not."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if runner.done():
-            return "the client session ended"
-        if state.failed.is_set():
-            return "the replay diverged"
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return f"nothing happened for {timeout:g} s"
-        tap.changed.clear()
-        try:
-            await asyncio.wait_for(tap.changed.wait(), min(left, 0.05))
-        except TimeoutError:
-            pass
-    return None
+    """Wait until ``cond()``; returns None when met, else why not (the client ended, a divergence, or a timeout)."""
+    if cond():
+        return None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    met = tap.when(cond)
+    failed = asyncio.ensure_future(state.failed.wait())
+    try:
+        while True:
+            if met.done():
+                return None
+            if runner.done():
+                return "the client session ended"
+            if state.failed.is_set():
+                return "the replay diverged"
+            left = deadline - loop.time()
+            if left <= 0:
+                return f"nothing happened for {timeout:g} s"
+            await asyncio.wait({met, runner, failed}, timeout=min(left, RECHECK_S), return_when=asyncio.FIRST_COMPLETED)
+            if not met.done() and cond():
+                met.set_result(None)
+    finally:
+        failed.cancel()
+        if not met.done():
+            met.cancel()
 
 
 async def _drive(
