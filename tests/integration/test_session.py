@@ -336,6 +336,21 @@ async def test_a_reply_lost_to_a_drop_is_marked_cut_and_the_model_is_not_left_bu
         assert turn.status == "complete" and "story" not in turn.text
 
 
+async def test_a_reply_cut_by_a_fatal_close_is_not_left_streaming() -> None:
+    async with mock_server("close:1008@0.6s", pace=1.0) as mock:
+        d = Driver(LiveSession(settings_for(mock, session={"modality": "AUDIO"})))
+        await d.__aenter__()
+        await d.wait_for(ev.Connected)
+        await d.session.send_text("mock:long talk for a while")
+        first = await d.wait_for(ev.ModelAudio)
+        await d.run_to_end()
+        (fatal,) = d.of(ev.Fatal)
+        assert fatal.code == 1008
+        turn = d.session.state.model_turn(first.generation)
+        assert isinstance(turn, ModelTurn) and turn.status == "cut" and turn.cut_by == "drop"
+        assert not d.session.state.model_busy  # a transcript shows it ended, not "…" forever
+
+
 async def test_fatal_1007_gives_one_clear_error_and_ends_the_stream() -> None:
     async with mock_server() as mock:
         d = Driver(LiveSession(settings_for(mock)))

@@ -172,8 +172,12 @@ class LiveSession:
         max_events: int = 4096,
         max_audio: int = 512,
         credentials: Any = None,
+        wait_scale: float = 1.0,
     ) -> None:
+        """``wait_scale`` multiplies the reconnect backoff actually waited (``Reconnecting.delay_s`` still reports the
+        configured delay): ``replay --check`` replays as fast as the conversation allows and passes 0."""
         self.settings = settings
+        self._wait_scale = max(0.0, wait_scale)
         self._tap = tap
         self._clock = clock
         self.registry = registry if registry is not None else ToolRegistry.from_settings(settings)
@@ -366,7 +370,7 @@ class LiveSession:
                 delay = 0.0 if cause == "go_away" and failures == 0 else self._backoff(failures)
                 self.counters.reconnects += 1
                 self._emit(ev.Reconnecting(attempt=failures + 1, delay_s=delay, cause=cause))
-                if delay > 0 and await self._sleep_or_close(delay):
+                if delay > 0 and await self._sleep_or_close(delay * self._wait_scale):
                     return
             handle = self.state.resumption_handle if self.settings.session.resumption else None
             self._emit(ev.Connecting(attempt=failures + 1, url=url, resuming=handle is not None))
@@ -473,7 +477,11 @@ class LiveSession:
         try:
             done, _ = await asyncio.wait({recv, closing, go_away}, return_when=asyncio.FIRST_COMPLETED)
             if recv in done:
-                ended = recv.result()
+                try:
+                    ended = recv.result()
+                except _Fatal:
+                    self._cut_open_generation("drop")  # the session ends here: the reply will never finish
+                    raise
                 if ended.cause == "drop" and self._go_away_deadline is not None:
                     ended.cause = "go_away"  # the server closed at the end of its goAway notice
                 if ended.cause != "closed":
@@ -567,7 +575,7 @@ class LiveSession:
         if cause == "go_away":
             self._emit(ev.Notice("warning", "the server is going away: the current reply was cut short"))
         else:
-            self._emit(ev.Notice("warning", "the connection dropped: the current reply was lost"))
+            self._emit(ev.Notice("warning", "the connection ended mid-reply: the rest of the reply was lost"))
 
     def _emit(self, event: ev.SessionEvent) -> None:
         if self._finished:
@@ -665,6 +673,8 @@ class LiveSession:
 
     async def _sleep_or_close(self, delay: float) -> bool:
         """Sleep ``delay`` seconds; True if ``close()`` was called meanwhile."""
+        if delay <= 0:
+            return self._closing.is_set()
         try:
             await asyncio.wait_for(self._closing.wait(), timeout=delay)
         except TimeoutError:
