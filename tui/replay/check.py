@@ -386,7 +386,10 @@ async def check(path: Path | str, options: CheckOptions | None = None) -> Replay
             return base_wall + (received_t[min(n, len(received_t)) - 1] / 1e6 if n else 0.0)
 
         registry = ToolRegistry.from_settings(settings, wall_clock=wall_clock)
-        session = LiveSession(settings, tap=tap, registry=registry)
+        # Causal replay does not wait out the recorded reconnect backoff (the mock does not care when the client
+        # comes back); paced replay waits it scaled like everything else.
+        wait_scale = 1.0 / opts.pacing if opts.pacing else 0.0
+        session = LiveSession(settings, tap=tap, registry=registry, wait_scale=wait_scale)
         runner = asyncio.create_task(session.run(), name="replay-session")
 
         async def consume() -> None:
