@@ -69,12 +69,31 @@ def _pack(obj: dict[str, Any]) -> bytes:
     return msgpack.packb(obj, use_bin_type=True)  # type: ignore[no-any-return]
 
 
+def _check_ext_packing() -> None:
+    """Refuse to write when msgpack would silently pack the format's ext references as plain arrays.
+
+    ``ExtType`` is a namedtuple: if msgpack was imported twice in one process (a test harness that reloads modules),
+    the packer no longer recognises the format module's ``ExtType`` and packs it as a list, corrupting every
+    interned string without an error. Checked once per file, before anything is written.
+    """
+    from tui.recording import format as fmt
+
+    # The format module's ExtType, packed by this module's msgpack: what every interned string goes through.
+    probe = _pack({"p": vars(fmt)["msgpack"].ExtType(fmt.STR_EXT, b"\x00")})
+    if probe[3] != 0xD4:  # 0xd4 = fixext 1
+        raise RecordingError(
+            "msgpack is loaded twice in this process, so ext records would be written as plain arrays; "
+            "refusing to write a corrupt recording"
+        )
+
+
 class RecordWriter:
     """Appends records to a new file (0600), redacting everything on the way in. Not thread-safe: one owner."""
 
     def __init__(
         self, path: Path, header: Header, redactor: Redactor | None = None, *, overwrite: bool = False
     ) -> None:
+        _check_ext_packing()
         self.path = Path(path)
         self.redactor = redactor or Redactor(enabled=header.redacted)
         self.records = 0
