@@ -351,6 +351,69 @@ async def test_a_reply_cut_by_a_fatal_close_is_not_left_streaming() -> None:
         assert not d.session.state.model_busy  # a transcript shows it ended, not "…" forever
 
 
+async def test_a_bug_of_ours_while_handling_a_message_is_one_fatal_line_not_a_reconnect_loop() -> None:
+    async with mock_server() as mock:
+        session = LiveSession(settings_for(mock))
+        apply = session.state.apply
+
+        def broken(event: ev.SessionEvent, at: float | None = None) -> Any:
+            if isinstance(event, ev.ModelText):
+                raise RuntimeError("state bug")
+            return apply(event, at)
+
+        session.state.apply = broken  # type: ignore[method-assign]
+        d = Driver(session)
+        await d.__aenter__()
+        await d.wait_for(ev.Connected)
+        await session.send_text("hello")
+        await d.run_to_end()
+        (fatal,) = d.of(ev.Fatal)
+        assert fatal.message == "internal error: RuntimeError: state bug"
+        assert not d.of(ev.Reconnecting)  # not mistaken for a network drop
+
+
+class GarbageFirst:
+    """Answers each typed turn with ``garbage`` unreadable frames, then a real one-chunk reply."""
+
+    def __init__(self, garbage: int) -> None:
+        self.garbage = garbage
+
+    async def run(self, conn: Any) -> None:
+        from tui.mock.server import SessionClosed
+
+        try:
+            while True:
+                msg = await conn.recv()
+                if msg.kind != "clientContent":
+                    continue
+                for i in range(self.garbage):
+                    await conn.send_verbatim("not json" if i % 2 else '{"noSuchKind": {}}')
+                await conn.send({"serverContent": {"modelTurn": {"parts": [{"text": "still here"}]}}})
+                await conn.send({"serverContent": {"turnComplete": True}})
+        except SessionClosed:
+            return
+
+
+@pytest.mark.parametrize("garbage", [3, 20])
+async def test_unreadable_server_frames_are_skipped_until_too_many_in_a_row(garbage: int) -> None:
+    async with serve_mock(MockOptions(pace=0), backend_factory=lambda _o: GarbageFirst(garbage)) as mock:
+        d = Driver(LiveSession(settings_for(mock)))
+        await d.__aenter__()
+        await d.wait_for(ev.Connected)
+        await d.session.send_text("hello")
+        if garbage < 20:
+            done = await d.wait_for(ev.TurnComplete)
+            turn = d.session.state.model_turn(done.generation)
+            assert isinstance(turn, ModelTurn) and turn.text == "still here"
+            assert len([n for n in d.of(ev.Notice) if "unreadable server message" in n.message]) == garbage
+            assert d.session.counters.bad_frames == garbage and not d.of(ev.Reconnecting)
+            await d.session.close()
+        await d.run_to_end()
+        if garbage >= 20:
+            (fatal,) = d.of(ev.Fatal)
+            assert fatal.message == "the server sent 20 unreadable messages in a row; giving up"
+
+
 async def test_fatal_1007_gives_one_clear_error_and_ends_the_stream() -> None:
     async with mock_server() as mock:
         d = Driver(LiveSession(settings_for(mock)))

@@ -505,31 +505,38 @@ class LiveSession:
         bad = 0
         received = 0
         while True:
-            try:
-                async for msg in session.receive():
-                    bad = 0
-                    received += 1
-                    self.counters.messages += 1
-                    self._handle(self._converter.convert(msg))
-                    await self._queue.wait_for_space()
-            except errors.APIError as exc:
-                if self._closing.is_set():
-                    return _Ended("closed", exc.code, _reason(exc))
-                if resuming and received == 0 and exc.code in (1007, 1008):
-                    return _Ended("drop", exc.code, _reason(exc), handle_rejected=True)
-                _raise_for_close(exc.code, _reason(exc))
-                return _Ended("drop", exc.code, _reason(exc))
-            except (ValueError, TypeError, KeyError) as exc:
-                # The SDK consumed an unreadable frame (not JSON, an unknown kind); the socket itself is fine.
-                bad += 1
-                self.counters.bad_frames += 1
-                self._emit(ev.Notice("warning", f"ignored an unreadable server message ({type(exc).__name__})"))
-                if bad >= MAX_BAD_FRAMES:
-                    raise _Fatal(f"the server sent {bad} unreadable messages in a row; giving up") from None
-            except Exception as exc:  # websockets errors outside the SDK's translation
-                if self._closing.is_set():
-                    return _Ended("closed", None, str(exc))
-                return _Ended("drop", None, f"{type(exc).__name__}: {exc}")
+            stream = session.receive()  # the SDK ends this iterator after each turn, and after it raised
+            while True:
+                try:
+                    msg = await anext(stream)
+                except StopAsyncIteration:
+                    break
+                except errors.APIError as exc:
+                    if self._closing.is_set():
+                        return _Ended("closed", exc.code, _reason(exc))
+                    if resuming and received == 0 and exc.code in (1007, 1008):
+                        return _Ended("drop", exc.code, _reason(exc), handle_rejected=True)
+                    _raise_for_close(exc.code, _reason(exc))
+                    return _Ended("drop", exc.code, _reason(exc))
+                except (ValueError, TypeError, KeyError) as exc:
+                    # The SDK consumed an unreadable frame (not JSON, an unknown kind); the socket itself is fine.
+                    bad += 1
+                    self.counters.bad_frames += 1
+                    self._emit(ev.Notice("warning", f"ignored an unreadable server message ({type(exc).__name__})"))
+                    if bad >= MAX_BAD_FRAMES:
+                        raise _Fatal(f"the server sent {bad} unreadable messages in a row; giving up") from None
+                    break
+                except Exception as exc:  # websockets errors outside the SDK's translation
+                    if self._closing.is_set():
+                        return _Ended("closed", None, str(exc))
+                    return _Ended("drop", None, f"{type(exc).__name__}: {exc}")
+                bad = 0
+                received += 1
+                self.counters.messages += 1
+                # Outside the try on purpose: a failure here is a bug of ours, not a bad frame or a network drop;
+                # run() turns it into one Fatal line instead of a reconnect loop that hides it.
+                self._handle(self._converter.convert(msg))
+                await self._queue.wait_for_space()
 
     def _handle(self, events: list[ev.SessionEvent]) -> None:
         runner = self._runner
