@@ -33,6 +33,8 @@ from tests.conftest import FULL
 from tui.mock.server import InvalidFrame, MockOptions, MockServer, parse_client_frame, parse_setup, serve_mock
 
 EXAMPLES = 1500 if FULL else 120
+
+pytestmark = pytest.mark.timeout(900 if FULL else 120)  # --full runs thousands of cases per test
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 CLEAN_CODES = {1007, 1008, 1009}
 SETUP = json.dumps({"setup": {"model": "models/gemini-live-2.5-flash-preview"}})
@@ -285,7 +287,7 @@ def test_malformed_client_frames_after_setup_are_a_clean_close(served: Served, f
 
 
 VALIDATOR_FUZZ = settings(
-    max_examples=10 * EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    max_examples=4 * EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None
 )
 
 

@@ -29,6 +29,8 @@ from tui.recording.reader import Recording, read_recording
 from tui.recording.writer import Recorder
 
 EXAMPLES = 3000 if FULL else 200
+
+pytestmark = pytest.mark.timeout(900 if FULL else 120)  # --full runs thousands of cases per test
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
 MAX_SECONDS = 5.0
