@@ -109,6 +109,7 @@ def machine() -> list[tuple[str, str]]:
             versions.append(f"{name} (not installed)")
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     return [
+        ("Code", _tree()),
         ("CPU", cpu),
         ("Cores", f"{os.cpu_count()} logical ({usable} usable by this process)"),
         ("RAM", ram),
@@ -117,6 +118,24 @@ def machine() -> list[tuple[str, str]]:
         ("Packages", ", ".join(versions)),
         ("Load average at start (1, 5, 15 min)", load),
     ]
+
+
+def _tree() -> str:
+    """The commit measured, and whether the work tree had uncommitted changes to code."""
+    import subprocess
+
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "tui", "tools"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    return f"commit {head}" + (
+        f" plus uncommitted changes to {len(dirty)} files under tui/ and tools/" if dirty else ""
+    )
 
 
 def _load(name: str) -> Any:
