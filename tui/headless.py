@@ -115,12 +115,15 @@ class _Replies:
     def __init__(self) -> None:
         self.waiting = False
         self.continuation_due = False
+        self.queued = False
+        """The last line was kept by the session for the next connection (typed while disconnected)."""
         self.done = asyncio.Event()
         self.done.set()
 
     def sent(self) -> None:
         self.waiting = True
         self.continuation_due = False
+        self.queued = False
         self.done.clear()
 
     def finish(self) -> None:
@@ -208,6 +211,7 @@ async def _feed(
             replies.finish()
         replies.sent()
         await session.send_text(line)
+        replies.queued = session.pending_texts > 0
     if replies.waiting and not await until(replies.done, REPLY_TIMEOUT_S) and not consumer.done():
         out.line("status", f"warning: the last reply did not complete within {REPLY_TIMEOUT_S:g} s")
 
@@ -236,9 +240,10 @@ async def _consume(
                 what = "resuming" if resuming else "connecting"
                 out.line("status", f"{what} to {url}" + (f" (attempt {attempt})" if attempt > 1 else ""))
             case ev.Connected(resumed=resumed, setup_ms=setup_ms):
-                if replies.waiting and connected.is_set():
+                if replies.waiting and connected.is_set() and not replies.queued:
                     out.line("status", "warning: the reply in progress was lost when the connection was replaced")
                     replies.finish()
+                replies.queued = False  # a line kept while disconnected goes out on this connection
                 out.line("status", f"{'resumed' if resumed else 'connected'} (setup {setup_ms:.0f} ms)")
                 connected.set()
             case ev.Reconnecting(attempt=attempt, delay_s=delay, cause=cause):

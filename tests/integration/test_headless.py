@@ -50,6 +50,18 @@ def test_text_turns_from_stdin_in_the_offline_demo() -> None:
     assert proc.stderr == ""
 
 
+def test_a_reply_lost_to_a_drop_says_so_and_the_next_line_is_still_answered() -> None:
+    proc = run("my name is Bo\nmock:drop tell me a story\nwhat is my name?\n", "--modality", "TEXT")
+    assert proc.returncode == 0, proc.stderr
+    models = prefixed(proc.stdout, "model")
+    assert len(models) == 3, proc.stdout
+    assert models[1].endswith("[cut: connection lost]")
+    assert models[2] == "(offline demo) Your name is Bo."  # typed during the reconnect, sent once resumed
+    status = prefixed(proc.stdout, "status")
+    assert "warning: the connection ended mid-reply: the rest of the reply was lost" in status
+    assert not any("lost when the connection was replaced" in s for s in status)
+
+
 def test_audio_replies_print_their_transcript() -> None:
     # The demo waits for its audio to "play" before turnComplete; pace 0 skips the waiting.
     proc = run("hello\n", env={"GEMINI_TUI_DEMO_PACE": "0"})

@@ -221,6 +221,11 @@ class LiveSession:
     def queued_events(self) -> int:
         return len(self._queue)
 
+    @property
+    def pending_texts(self) -> int:
+        """Typed turns kept for the next connection (sent while disconnected)."""
+        return len(self._pending_texts)
+
     # ------------------------------------------------------------------------------------------ intents
 
     async def send_text(self, text: str) -> None:
