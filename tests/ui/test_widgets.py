@@ -136,3 +136,19 @@ async def test_transcript_renders_code_results_search_and_usage_readably() -> No
         assert "▸ result ✓" in text and "1024" in text
         assert "▸ searched: gemini news" in text and "[1] Example https://example.com/a" in text
         assert "Σ tokens in 10 · out 5 · total 15" in text
+
+
+async def test_transcript_says_a_reply_lost_with_its_connection_was_cut_not_interrupted() -> None:
+    transcript = Transcript(clock=lambda: 65.0, max_turns=20)
+    async with _Harness(transcript).run_test(size=(70, 30)):
+        transcript.apply(ev.UserText("tell me a story"))
+        transcript.apply(ev.ModelText("Once upon", generation=0))
+        transcript.apply(ev.Interrupted(generation=0, cause="drop"))
+        transcript.apply(ev.ModelText("Hi", generation=1))
+        transcript.apply(ev.Interrupted(generation=1, cause="go_away"))
+        transcript.apply(ev.ModelText("Well", generation=2))
+        transcript.apply(ev.Interrupted(generation=2))
+        text = "\n".join(transcript.plain_lines())
+        assert "■ cut: connection lost" in text and "■ cut: server going away" in text
+        assert text.count("■ interrupted") == 1  # only the barge-in
+        assert "…" not in text  # none of them is shown as still streaming
