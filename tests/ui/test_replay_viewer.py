@@ -160,3 +160,20 @@ async def test_a_cancelled_tool_call_shows_as_cancelled() -> None:
         assert any(row.status == "cancelled" for row in calls.calls.values())
         assert any("⊘ cancelled" in line for line in calls.plain_lines())
         assert app.replay_screen.status_bar.info.state != "connected", "a replay never claims to be live"
+
+
+@pytest.mark.parametrize(("name", "cut_by"), [("drop-reconnect", "drop"), ("goaway-resume", None)])
+def test_a_reply_lost_with_its_connection_is_cut_as_in_the_live_session(name: str, cut_by: str | None) -> None:
+    from tui.live.state import ModelTurn
+
+    model = ReplayModel(RECORDINGS / f"{name}.glrec")
+    state = ConversationState(max_turns=500)
+    for step in model.steps:
+        for event in step.events:
+            state.apply(event, at=step.t)
+    turns = [t for t in state.turns if isinstance(t, ModelTurn)]
+    assert not state.model_busy
+    # goaway-resume's turns all finished before the client resumed: nothing to cut there.
+    assert [t.cut_by for t in turns if t.status == "cut"] == ([cut_by] if cut_by else [])
+    assert all(t.status in ("complete", "cut") for t in turns)
+    assert "Ada" in turns[-1].text  # the answer after reconnecting is its own turn, not merged into the lost one

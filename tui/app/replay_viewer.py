@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -97,6 +97,7 @@ class ReplayModel:
         self.steps: list[Step] = []
         open_user = False
         called_at: dict[str, tuple[float, str]] = {}
+        went_away = False  # this connection got a goAway (a cut at its close is then a goAway cut)
         for record in self.recording.records:
             t = record.t_us / 1e6
             if isinstance(record, fmt.Frame):
@@ -112,6 +113,7 @@ class ReplayModel:
                         if isinstance(e, ev.ToolCall):
                             for call in e.calls:
                                 called_at[call.id] = (t, call.name)
+                    went_away = went_away or any(isinstance(e, ev.GoAway) for e in step.events)
                     audio = [e.pcm for e in step.events if isinstance(e, ev.ModelAudio)]
                     if audio:
                         step.levels = block_levels(b"".join(audio))
@@ -135,6 +137,13 @@ class ReplayModel:
                 step = Step(t, "open", record, [ev.Connecting(attempt=record.seg + 1, url=record.url)])
             elif isinstance(record, fmt.Close):
                 step = Step(t, "close", record, [ev.Disconnected(record.code, record.reason, will_retry=False)])
+                # A reply still streaming is lost with its connection, as in the live session (which leaves it be
+                # only when the user quit: a client close without a goAway).
+                cut = converter.cut() if went_away or record.by != "client" else None
+                if cut is not None:
+                    cause: Literal["go_away", "drop"] = "go_away" if went_away else "drop"
+                    step.events.insert(0, ev.Interrupted(generation=cut, cause=cause))
+                went_away = False
             elif isinstance(record, fmt.Gap):
                 step = Step(t, "gap", record, [ev.Notice("warning", f"recording gap: {record.dropped} records lost")])
             else:
