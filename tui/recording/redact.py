@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from tui.recording.format import b64_encode, b64_flavour_of, json_style
+from tui.recording.format import PreparedFrame, b64_decode, b64_encode, b64_flavour_of, json_style
 
 REDACTED: Final = "REDACTED"
 
@@ -122,6 +122,10 @@ class Redactor:
         # The base64 text of a payload holding a secret at any byte offset contains one of these (the characters
         # that depend only on the secret, for each of the three alignments): a cheap trigger for the full check.
         self._b64_cores: tuple[str, ...] = tuple(sorted({c for b in self._bytes for c in _b64_cores(b)}))
+        # The forms that can occur inside base64 text (only base64 characters), minus any that contains another
+        # (if the longer one is there, so is the shorter): what :meth:`prepared_is_clean` looks for in payloads.
+        in_b64 = [f for f in self._forms if _B64_CHARS.fullmatch(f)]
+        self._blob_forms: tuple[str, ...] = tuple(f for f in in_b64 if not any(g != f and g in f for g in in_b64))
 
     # -- plain values -------------------------------------------------------------------------------
 
@@ -191,6 +195,29 @@ class Redactor:
         if not self.enabled:
             return False
         return _triggered(text) or any(f in text for f in self._forms) or any(c in text for c in self._b64_cores)
+
+    def prepared_is_clean(self, p: PreparedFrame) -> bool:
+        """True when :meth:`frame` would return ``p.data`` unchanged, decided without scanning the payloads as text
+        for every pattern: the skeleton is checked like a frame (:meth:`needs_frame_work`) and each spliced-out
+        ``data`` value as :meth:`frame` treats base64 there (the exact secret forms that can occur in base64 text,
+        a whole value shaped like a credential, the exact secret values in the decoded bytes via ``bytes in``).
+        False means "maybe": call :meth:`frame`."""
+        if not self.enabled:
+            return True
+        if not p.blobs:
+            return not self.needs_frame_work(p.text)
+        if self.needs_frame_work(p.skeleton):
+            return False
+        return all(self._payload_is_clean(v) for v in p.blobs)
+
+    def _payload_is_clean(self, v: str) -> bool:
+        raw = b64_decode(v)
+        pad = v.find("=")
+        if raw is None or (pad >= 0 and v[pad:].strip("=")):
+            return False  # not plain base64: frame() may treat it as text
+        if any(f in v for f in self._blob_forms) or _SHAPES.fullmatch(v):
+            return False
+        return not any(secret in raw for secret in self._bytes)
 
     def frame(self, data: str | bytes) -> str | bytes:
         """Redact one websocket frame, keeping its JSON shape (and so its re-encodability) where possible."""

@@ -15,12 +15,13 @@ Threading rules:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import sys
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,8 @@ from tui.recording.format import (
     Header,
     StringTable,
     encode_frame,
+    encode_prepared,
+    prepare_frame,
     wire_len,
 )
 from tui.recording.redact import Redactor
@@ -55,6 +58,7 @@ _REF_BYTES_MAX: Final = 16 << 20
 """Bytes of recent input payloads kept for de-duplication (mic chunks and frames sent right after)."""
 
 
+@functools.cache  # reading package metadata takes milliseconds; it cannot change while we run
 def sdk_version() -> str:
     """The installed google-genai version (without importing the SDK)."""
     try:
@@ -102,6 +106,8 @@ class RecordWriter:
         self.last_t_us = 0
         self._recent: OrderedDict[bytes, int] = OrderedDict()
         self._recent_bytes = 0
+        self._recent_sizes: Counter[int] = Counter()
+        """Lengths of the payloads in ``_recent``: a payload of another length is not looked up (no hashing)."""
         self._strings: StringTable | None = None  # the header is written literally; interning starts after it
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
         flags |= os.O_TRUNC if overwrite else os.O_EXCL
@@ -139,7 +145,11 @@ class RecordWriter:
 
     def write_frame(self, t_us: int, direction: Direction, data: str | bytes) -> None:
         self.wire_bytes += wire_len(data)
-        fields = encode_frame(self.redactor.frame(data), self._find_ref)
+        prepared = prepare_frame(data)
+        if prepared is not None and self.redactor.prepared_is_clean(prepared):
+            fields = encode_prepared(prepared, self._find_ref)  # the common case: nothing to redact
+        else:
+            fields = encode_frame(self.redactor.frame(data), self._find_ref)
         self._write({"k": "c" if direction == "c2s" else "s", "t": t_us, **fields})
 
     def write_close(self, t_us: int, seg: int, code: int | None, reason: str, by: str | None = None) -> None:
@@ -204,6 +214,8 @@ class RecordWriter:
             self.last_t_us = t
 
     def _find_ref(self, payload: bytes) -> int | None:
+        if len(payload) not in self._recent_sizes:
+            return None
         index = self._recent.get(payload)
         if index is None or self.records - index > REF_WINDOW:
             return None
@@ -213,10 +225,14 @@ class RecordWriter:
         old = self._recent.pop(blob, None)
         if old is None:
             self._recent_bytes += len(blob)
+            self._recent_sizes[len(blob)] += 1
         self._recent[blob] = index
         while self._recent and (self._recent_bytes > _REF_BYTES_MAX or len(self._recent) > 512):
             gone, _ = self._recent.popitem(last=False)
             self._recent_bytes -= len(gone)
+            self._recent_sizes[len(gone)] -= 1
+            if not self._recent_sizes[len(gone)]:
+                del self._recent_sizes[len(gone)]
 
 
 def make_header(
