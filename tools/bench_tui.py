@@ -7,6 +7,8 @@ Microphone/Speaker/MediaBridge a scripted voice (1.2 s of tone every 8 s) so aud
 answers with audio + output transcription deltas, and --frames sends 1 fps JPEGs (generated photos with noise, so
 thumbnails are not flat colours). The parent counts bytes read from the pty master and the child's CPU
 (utime+stime from /proc/PID/stat, all threads) over a window that opens --warmup seconds after the first paint.
+The child also counts Textual's compositor passes (screen repaints) and layout refreshes, the UI's main cost per
+second, and publishes the totals in a small file the parent reads at both ends of the window.
 
 By default the demo mock runs in a second process (``gemini-live mock``) so the figures are the client's alone;
 --in-process measures what ``gemini-live --demo`` costs as a whole (mock included).
@@ -67,8 +69,48 @@ def _child(args: argparse.Namespace) -> int:
         return fake_bridge_media(sd)(settings, on_notice)
 
     app = create_app(settings, media_factory=media)  # type: ignore[arg-type]
+    if args.counts_file:
+        _count_repaints(Path(args.counts_file))
     app.run()
     return 0
+
+
+def _count_repaints(path: Path) -> None:
+    """Count compositor passes and layout refreshes (wrapping Textual's Screen methods) into ``path`` twice a second."""
+    import threading
+
+    from textual.screen import Screen
+
+    counts = [0, 0]
+    refresh, layout = Screen._compositor_refresh, Screen._refresh_layout
+
+    def counted_refresh(self: Screen[object]) -> None:
+        counts[0] += 1
+        refresh(self)
+
+    def counted_layout(self: Screen[object], *a: object, **kw: object) -> None:
+        counts[1] += 1
+        layout(self, *a, **kw)  # type: ignore[arg-type]
+
+    Screen._compositor_refresh = counted_refresh  # type: ignore[method-assign, assignment]
+    Screen._refresh_layout = counted_layout  # type: ignore[method-assign, assignment]
+
+    def publish() -> None:
+        while True:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(f"{counts[0]} {counts[1]}")
+            tmp.replace(path)
+            time.sleep(0.5)
+
+    threading.Thread(target=publish, daemon=True, name="bench-counts").start()
+
+
+def _read_counts(path: Path) -> tuple[int, int]:
+    try:
+        a, b = path.read_text().split()
+        return int(a), int(b)
+    except (OSError, ValueError):
+        return 0, 0
 
 
 def _make_frames(folder: Path, n: int = 6) -> None:
@@ -168,7 +210,8 @@ def _run_once(
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", args.rows, args.cols, 0, 0))
     env = _pty_env(args)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--frames-dir", str(frames_dir)]
-    cmd += ["--meter-hz", str(args.meter_hz)]
+    counts_file = Path(env["GEMINI_TUI_HOME"]) / "repaints.txt"
+    cmd += ["--meter-hz", str(args.meter_hz), "--counts-file", str(counts_file)]
     if base_url:
         cmd += ["--base-url", base_url, "--ca-file", str(ca_file)]
     started = time.monotonic()
@@ -182,6 +225,7 @@ def _run_once(
     window_bytes = 0
     window_start: float | None = None
     ticks0 = 0
+    counts0 = (0, 0)
     result: dict[str, float] = {}
     hz = os.sysconf("SC_CLK_TCK")
     try:
@@ -194,14 +238,18 @@ def _run_once(
                     pass  # wait for the model to start speaking before measuring
                 else:
                     window_start, window_bytes, ticks0 = now, 0, _cpu_ticks(child.pid)
+                    counts0 = _read_counts(counts_file)
             if window_start is not None and now - window_start >= args.window:
                 ticks = _cpu_ticks(child.pid) - ticks0
                 span = now - window_start
+                counts1 = _read_counts(counts_file)
                 result = {
                     "first_paint_ms": (first_paint - started) * 1000 if first_paint else float("nan"),
                     "bytes_per_s": window_bytes / span,
                     "cpu_percent": 100.0 * ticks / hz / span,
                     "streaming": 1.0 if streaming_at is not None else 0.0,
+                    "repaints_per_s": (counts1[0] - counts0[0]) / span,
+                    "layouts_per_s": (counts1[1] - counts0[1]) / span,
                 }
                 break
             ready, _, _ = select.select([master], [], [], 0.05)
@@ -247,6 +295,7 @@ def main() -> int:
     p.add_argument("--frames-dir", help=argparse.SUPPRESS)
     p.add_argument("--base-url", help=argparse.SUPPRESS)
     p.add_argument("--ca-file", help=argparse.SUPPRESS)
+    p.add_argument("--counts-file", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         return _child(args)
@@ -271,7 +320,8 @@ def main() -> int:
             results.append(r)
             print(
                 f"run {i + 1}: first paint {r['first_paint_ms']:.0f} ms · {r['bytes_per_s'] / 1000:.1f} KB/s · "
-                f"CPU {r['cpu_percent']:.1f} % · model audio seen: {'yes' if r['streaming'] else 'NO'}",
+                f"CPU {r['cpu_percent']:.1f} % · {r['repaints_per_s']:.1f} repaints/s "
+                f"({r['layouts_per_s']:.1f} layouts/s) · model audio seen: {'yes' if r['streaming'] else 'NO'}",
                 flush=True,
             )
     finally:

@@ -233,18 +233,20 @@ def _run(argv: list[str]) -> int:
         from tui.media.devices import print_devices
 
         return print_devices()
+    if not args.headless:
+        from tui.app.main import run_app
+
+        # The TUI paints before pydantic is imported (150-240 ms): the app builds Settings in a thread right after
+        # its first frame, and a bad value still ends in the one clear line below, after the terminal is restored.
+        return run_app(lambda: settings_from_args(args), model=args.model)
     settings = settings_from_args(args)
-    if args.headless:
-        from tui.headless import headless_media, run_headless
+    from tui.headless import headless_media, run_headless
 
-        # Headless is the scripting interface: text turns and video frames. It opens no audio device (a script's
-        # stdin/stdout session should not start streaming a microphone); voice is the TUI's job.
-        media = headless_media(settings)
-        if settings.recording.enabled:
-            from tui.recording.writer import run_headless_recorded
+    # Headless is the scripting interface: text turns and video frames. It opens no audio device (a script's
+    # stdin/stdout session should not start streaming a microphone); voice is the TUI's job.
+    media = headless_media(settings)
+    if settings.recording.enabled:
+        from tui.recording.writer import run_headless_recorded
 
-            return run_headless_recorded(settings, media=media)
-        return run_headless(settings, media=media)
-    from tui.app.main import run_app
-
-    return run_app(settings)
+        return run_headless_recorded(settings, media=media)
+    return run_headless(settings, media=media)

@@ -2,7 +2,9 @@
 
 ``LiveApp`` only wires: it paints first, then starts the session in a worker (``google.genai`` takes ~320 ms to
 import, so it is imported in a thread after the first paint), routes session events to the media bridge and the
-screen, and turns worker failures and session trouble into notifications.
+screen, and turns worker failures and session trouble into notifications. From the CLI it even paints before the
+settings exist: pydantic costs 150-240 ms to import, so ``run_app`` takes a loader and the app calls it in a thread
+after the first frame (the screen starts with the UI defaults and takes the configured ones before connecting).
 """
 
 from __future__ import annotations
@@ -111,8 +113,10 @@ class LiveApp(App[int]):
 
     def __init__(
         self,
-        settings: Settings,
+        settings: Settings | None,
         *,
+        load_settings: Callable[[], Settings] | None = None,
+        model_hint: str | None = None,
         session_factory: SessionFactory = _default_session_factory,
         media_factory: MediaFactory = _default_media_factory,
         recorder_factory: RecorderFactory = _default_recorder_factory,
@@ -122,8 +126,16 @@ class LiveApp(App[int]):
         autostart: bool = True,
     ) -> None:
         super().__init__()
-        self.settings = settings
-        """The settings the next connection uses (the settings dialog replaces them)."""
+        if settings is None and load_settings is None:
+            raise ValueError("LiveApp needs settings or a loader")
+        self.settings: Settings
+        """The settings the next connection uses (the settings dialog replaces them); set once loaded."""
+        if settings is not None:
+            self.settings = settings
+        self._load_settings = load_settings if settings is None else None
+        self._model_hint = model_hint
+        self.startup_error: Exception | None = None
+        """Why the settings could not be built (the app exits with 2; ``run_app`` raises it for the CLI's line)."""
         self.session_factory = session_factory
         self.media_factory = media_factory
         self.recorder_factory = recorder_factory
@@ -143,14 +155,18 @@ class LiveApp(App[int]):
     # ------------------------------------------------------------------ start-up
 
     def get_default_screen(self) -> Screen[Any]:
+        if self._load_settings is not None:
+            return LiveScreen(clock=self.clock)  # the UI defaults until the settings arrive
+        return LiveScreen(clock=self.clock, **self._screen_options())
+
+    def _screen_options(self) -> dict[str, Any]:
         ui = self.settings.ui
-        return LiveScreen(
-            clock=self.clock,
-            max_turns=ui.transcript_max_turns,
-            log_max=ui.protocol_log_max,
-            meter_hz=ui.meter_hz,
-            thumbnails=ui.thumbnails != "none",
-        )
+        return {
+            "max_turns": ui.transcript_max_turns,
+            "log_max": ui.protocol_log_max,
+            "meter_hz": ui.meter_hz,
+            "thumbnails": ui.thumbnails != "none",
+        }
 
     @property
     def live_screen(self) -> LiveScreen:
@@ -159,19 +175,46 @@ class LiveApp(App[int]):
         return screen
 
     def on_mount(self) -> None:
-        if self.settings.ui.keymap:
-            self.set_keymap(dict(self.settings.ui.keymap))
         # The screen composes its panes after the app mounts; wire them (and start) once they are on screen.
         self.call_after_refresh(self._wire)
 
     def _wire(self) -> None:
         screen = self.live_screen
-        screen.sub_title = self.settings.session.model
-        screen.status_bar.update_info(model=self.settings.session.model, voice=self.settings.session.voice)
         self.tap.taps = [ProtocolTap(screen.protocol_log.add)]
         screen.recording_size = lambda: self.recorder.bytes_written if self.recorder is not None else None
-        # The first frame is on screen now: heavy imports (google.genai) come after it.
+        # The first frame is on screen now: heavy imports (pydantic, google.genai) come after it.
         self.first_paint_at = time.monotonic()
+        if self._load_settings is None:
+            self._settings_ready()
+            return
+        screen.sub_title = self._model_hint or ""
+        screen.status_bar.update_info(model=self._model_hint or "…", state="connecting", detail="starting")
+        self.run_worker(
+            self._build_settings(self._load_settings),
+            name="settings",
+            group="settings",
+            exit_on_error=False,
+            description="settings",
+        )
+
+    async def _build_settings(self, load: Callable[[], Settings]) -> None:
+        try:
+            settings = await asyncio.to_thread(load)
+        except Exception as exc:  # a bad value: leave the terminal, then the CLI prints its one line
+            self.startup_error = exc
+            self.exit(2, return_code=2)
+            return
+        self.settings = settings
+        self._load_settings = None
+        self.live_screen.configure(**self._screen_options())
+        self._settings_ready()
+
+    def _settings_ready(self) -> None:
+        screen = self.live_screen
+        if self.settings.ui.keymap:
+            self.set_keymap(dict(self.settings.ui.keymap))
+        screen.sub_title = self.settings.session.model
+        screen.status_bar.update_info(model=self.settings.session.model, voice=self.settings.session.voice)
         if self.settings.ui.settings_first:
             self._settings_then_connect()
         elif self.autostart:
@@ -222,7 +265,10 @@ class LiveApp(App[int]):
             run_task = asyncio.create_task(maybe_await(session.run()), name="live-session-run")
             try:
                 await maybe_await(media.start(session))
-                if media.audio_problem and not self._media_notices:
+                if not settings.audio.enabled:
+                    # The user's choice (--no-audio): say so once, calmly; nothing is wrong.
+                    screen.transcript.add_system("Audio is off (--no-audio): text only.")
+                elif media.audio_problem and not self._media_notices:
                     self.notify(f"No audio: {media.audio_problem}.", severity="warning", timeout=8, title="Audio")
                     screen.transcript.add_system(f"No audio: {media.audio_problem}.")
                 async for event in session.events():
@@ -301,6 +347,13 @@ class LiveApp(App[int]):
 
     # ------------------------------------------------------------------ actions
 
+    def _still_starting(self) -> bool:
+        """True (and says so) while the settings are still being loaded, in the first few hundred ms."""
+        if self._load_settings is None:
+            return False
+        self.notify("Still starting: try again in a moment.", severity="warning", timeout=3)
+        return True
+
     def _note(self, name: str, **data: Any) -> None:
         if self.session is not None:
             with contextlib.suppress(Exception):
@@ -308,6 +361,9 @@ class LiveApp(App[int]):
 
     async def action_toggle_mic(self) -> None:
         media = self.media
+        if media is not None and not self.settings.audio.enabled:
+            self.notify("Audio is off (--no-audio): there is no microphone to mute.", timeout=3)
+            return
         if media is None or media.audio_problem:
             self.notify("No microphone: running text-only.", severity="warning")
             return
@@ -339,6 +395,8 @@ class LiveApp(App[int]):
                 await asyncio.to_thread(recorder.close)  # drains and fsyncs: never on the event loop
             self.notify(f"Recording saved: {recorder.path}", title="Recording", timeout=8)
             return
+        if self._still_starting():
+            return
         try:
             recorder = self.recorder_factory(self.settings)
         except Exception as exc:
@@ -368,6 +426,8 @@ class LiveApp(App[int]):
     async def action_pick_device(self) -> None:
         from tui.app.screens.dialogs import DevicePickerDialog
 
+        if self._still_starting():
+            return
         choice = await self.push_screen_wait(DevicePickerDialog(self.settings))
         if choice is None:
             return
@@ -394,6 +454,8 @@ class LiveApp(App[int]):
     async def action_edit_settings(self) -> None:
         from tui.app.screens.dialogs import SettingsDialog
 
+        if self._still_starting():
+            return
         new = await self.push_screen_wait(SettingsDialog(self.settings, connected=self.session is not None))
         if new is None:
             return
@@ -419,8 +481,10 @@ class LiveApp(App[int]):
 
 
 def create_app(
-    settings: Settings,
+    settings: Settings | None,
     *,
+    load_settings: Callable[[], Settings] | None = None,
+    model_hint: str | None = None,
     session_factory: SessionFactory | None = None,
     media_factory: MediaFactory | None = None,
     recorder_factory: RecorderFactory | None = None,
@@ -429,7 +493,7 @@ def create_app(
     autostart: bool = True,
 ) -> LiveApp:
     """Build the app; every dependency can be replaced (tests pass fakes at the device edge)."""
-    kwargs: dict[str, Any] = {"autostart": autostart}
+    kwargs: dict[str, Any] = {"autostart": autostart, "load_settings": load_settings, "model_hint": model_hint}
     if session_factory is not None:
         kwargs["session_factory"] = session_factory
     if media_factory is not None:
@@ -443,8 +507,13 @@ def create_app(
     return LiveApp(settings, **kwargs)
 
 
-def run_app(settings: Settings) -> int:
-    """Run the TUI until the user quits; the exit code for the CLI."""
+def run_app(settings: Settings | Callable[[], Settings], *, model: str | None = None) -> int:
+    """Run the TUI until the user quits; the exit code for the CLI.
+
+    ``settings`` may be a loader: it runs after the first paint, and if it raises (invalid configuration) the app
+    exits and the error is raised here, with the terminal restored, for the CLI to print as one line. ``model`` is
+    shown in the status bar until the settings are loaded.
+    """
     from tui import paths
 
     # The TUI owns the terminal: log to a file, never to stdout/stderr.
@@ -453,6 +522,8 @@ def run_app(settings: Settings) -> int:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-    app = create_app(settings)
+    app = create_app(None, load_settings=settings, model_hint=model) if callable(settings) else create_app(settings)
     result = app.run()
+    if app.startup_error is not None:
+        raise app.startup_error
     return int(result or 0) if app.return_code in (None, 0) else int(app.return_code or 1)

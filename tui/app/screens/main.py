@@ -92,11 +92,26 @@ class LiveScreen(Screen[None]):
         # One display tick drives everything periodic, so meters, panes and status share one compositor pass
         # instead of each timer costing its own (perf-baselines §5: Textual's cost is per repaint).
         self._ticks = 0
-        self._tick_hz = max(1.0, self.meter_hz)
-        self.set_interval(1.0 / self._tick_hz, self._tick, name="display-tick")
+        self._start_tick()
         for prompt in self.query("#prompt").results(Input):
             prompt.cursor_blink = False  # a blinking cursor is two extra repaints a second over SSH
             prompt.focus()
+
+    def _start_tick(self) -> None:
+        self._tick_hz = max(1.0, self.meter_hz)
+        self._tick_timer = self.set_interval(1.0 / self._tick_hz, self._tick, name="display-tick")
+
+    def configure(self, *, max_turns: int, log_max: int, meter_hz: float, thumbnails: bool) -> None:
+        """Apply the UI settings, which the CLI's app loads after the first paint (before any session event)."""
+        self.transcript.set_max_turns(max_turns)
+        if log_max != self._log_max:
+            self.protocol_log.set_max_entries(log_max)
+        self._max_turns, self._log_max = max_turns, log_max
+        self.thumbnails = self.frame_preview.pictures = thumbnails
+        if meter_hz != self.meter_hz:
+            self.meter_hz = meter_hz
+            self._tick_timer.stop()
+            self._start_tick()
 
     def _tick(self) -> None:
         self._ticks += 1

@@ -221,6 +221,11 @@ class ProtocolLog(BlockScroll):
         self.filter: LogFilter = "all"
         """What the pane shows."""
 
+    def set_max_entries(self, max_entries: int) -> None:
+        """Change the bound (the UI settings arrive after the first paint); keeps the newest entries."""
+        self.max_blocks = max(1, max_entries)
+        self.entries = deque(self.entries, maxlen=self.max_blocks)
+
     def _visible(self, entry: LogEntry) -> bool:
         if self.filter == "all":
             return True

@@ -120,6 +120,14 @@ class Transcript(BlockScroll):
         self._system.clear()
         self.clear_blocks()
 
+    def set_max_turns(self, max_turns: int) -> None:
+        """Change the bound before the session starts (the UI settings arrive after the first paint)."""
+        if max_turns == self.state.max_turns:
+            return
+        self.max_blocks = max(1, 2 * max_turns)
+        self.reset()
+        self.state = ConversationState(max_turns=max_turns, clock=self._clock)
+
     def note_user_input_end(self) -> None:
         """The user's input ended locally (for latency)."""
         self.state.note_user_input_end()

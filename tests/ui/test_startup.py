@@ -1,0 +1,176 @@
+"""The app paints before its settings exist: the loader runs after the first frame, bad values exit cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from tests.ui.fakes import mock_endpoint
+from tui.app.main import create_app
+from tui.app.ports import NullMedia
+from tui.app.widgets.level_meter import LevelMeter
+from tui.config import Settings
+
+pytestmark = pytest.mark.timeout(60)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _until(pilot: Any, cond: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not cond():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+async def test_the_screen_is_up_before_the_settings_and_takes_them_when_they_arrive() -> None:
+    release = threading.Event()
+
+    def load() -> Settings:
+        assert release.wait(10), "the test never released the loader"
+        return Settings(
+            api_key="test-key",
+            demo=False,
+            session={"modality": "TEXT", "model": "models/from-the-config"},
+            ui={"meter_hz": 4.0, "protocol_log_max": 50, "transcript_max_turns": 7, "thumbnails": "none"},
+        )
+
+    app = create_app(
+        None,
+        load_settings=load,
+        model_hint="models/from-the-flag",
+        media_factory=lambda s, notice: NullMedia(),
+        endpoint=mock_endpoint(),
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.first_paint_at is not None)
+        screen = app.live_screen
+        await pilot.pause(0.2)
+        # Painted and usable while the settings are still being built: the prompt, the model the flag named.
+        assert screen.query_one("#prompt").has_focus
+        assert "from-the-flag" in screen.status_bar.render().plain
+        assert app.session is None
+        await pilot.press("f10")  # needs the settings: says it is still starting instead of failing
+        await pilot.pause(0.1)
+        assert app.screen_stack == [screen], "no dialog opens without settings"
+        assert any("Still starting" in n.message for n in app._notifications)
+        release.set()
+        await _until(pilot, lambda: app.session is not None and bool(getattr(app.session, "connected", False)))
+        assert "from-the-config" in screen.status_bar.render().plain
+        # The UI section of the settings reached the screen built with the defaults.
+        assert screen.meter_hz == 4.0
+        assert screen.protocol_log.entries.maxlen == 50
+        assert screen.transcript.state.max_turns == 7
+        assert screen.frame_preview.pictures is False
+
+
+async def test_invalid_configuration_exits_with_2_and_keeps_the_error() -> None:
+    app = create_app(None, load_settings=lambda: Settings(video={"fps": 50}), endpoint=mock_endpoint())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.startup_error is not None)
+        await pilot.pause(0.1)
+    assert app.return_code == 2
+    assert isinstance(app.startup_error, ValidationError)
+    assert app.session is None, "nothing connects with a bad configuration"
+
+
+def _run_cli_in_pty(argv: list[str], env_extra: dict[str, str], tmp_path: Path) -> tuple[int, str]:
+    """Run ``python -m tui ARGV`` on an 80×24 pty; (exit code, everything it wrote)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "GOOGLE_"))}
+    env.update(TERM="xterm-256color", GEMINI_TUI_HOME=str(tmp_path), PYTHONPATH=str(ROOT), **env_extra)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tui", *argv],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+        close_fds=True,
+    )
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                out += data
+            elif child.poll() is not None:
+                break
+        code = child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        os.close(master)
+    return code, out.decode("utf-8", "replace")
+
+
+def test_the_tui_says_a_bad_value_in_one_line_and_exits_2(tmp_path: Path) -> None:
+    # The real CLI on a real terminal: the app starts, the settings fail after the first frame, the terminal is
+    # restored and the same single line as the headless path is printed.
+    code, out = _run_cli_in_pty(["--demo", "--no-audio", "--fps", "50"], {}, tmp_path)
+    assert code == 2
+    assert "gemini-live: invalid configuration: video.fps" in out
+    assert "Traceback" not in out
+
+
+def test_the_tui_says_a_bad_environment_value_in_one_line(tmp_path: Path) -> None:
+    code, out = _run_cli_in_pty(["--demo", "--no-audio"], {"GEMINI_TUI_UI__METER_HZ": "fast"}, tmp_path)
+    assert code == 2
+    assert "gemini-live: invalid configuration: ui.meter_hz" in out
+    assert "Traceback" not in out
+
+
+async def test_no_audio_says_audio_is_off_by_choice_without_a_warning() -> None:
+    from tui.app.media_adapter import bridge_media
+
+    app = create_app(
+        Settings(api_key="test-key", demo=False, audio={"enabled": False}, session={"modality": "TEXT"}),
+        media_factory=bridge_media,
+        endpoint=mock_endpoint(),
+    )
+    seen: list[tuple[str, str]] = []
+    notify = app.notify
+
+    def record(message: str, **kw: Any) -> None:
+        seen.append((message, kw.get("severity", "information")))
+        notify(message, **kw)
+
+    app.notify = record  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.session is not None and bool(getattr(app.session, "connected", False)))
+        await _until(pilot, lambda: "Audio is off (--no-audio)" in "\n".join(app.live_screen.transcript.plain_lines()))
+        await pilot.pause(0.3)
+        mic = app.live_screen.query_one("#mic-meter", LevelMeter).render_text()
+        assert "off" in mic and "--no-audio" in mic and "no device" not in mic
+        assert not any(sev in ("warning", "error") for _, sev in seen), seen
+        assert "no audio device" not in "\n".join(app.live_screen.transcript.plain_lines()).lower()
+        await pilot.press("f2")
+        await pilot.pause(0.1)
+        assert seen and "--no-audio" in seen[-1][0] and seen[-1][1] == "information"
