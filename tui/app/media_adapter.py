@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 NoticeSink = Callable[[ev.Notice], None]
 
+AUDIO_OFF_MESSAGE = "audio is off (--no-audio): text only"
+"""Why there is no audio when the user asked for none: a choice, said plainly, not a warning."""
+_AUDIO_OFF = MeterReading(level_db=None, available=False, off="--no-audio")
+
 
 def _reading(ch: ChannelLevels, *, speaker: bool) -> MeterReading:
     return MeterReading(
@@ -50,7 +54,7 @@ class BridgeMedia:
         if not self._started:
             return None
         if not self.settings.audio.enabled:
-            return "audio disabled (--no-audio): text only"
+            return AUDIO_OFF_MESSAGE
         if self.bridge.audio_available:
             return None
         for notice in reversed(self.bridge.notices):
@@ -66,6 +70,8 @@ class BridgeMedia:
         self.bridge.set_muted(muted)
 
     def readings(self, now: float) -> tuple[MeterReading, MeterReading]:
+        if not self.settings.audio.enabled:
+            return _AUDIO_OFF, _AUDIO_OFF
         levels = self.bridge.levels()
         return _reading(levels.mic, speaker=False), _reading(levels.speaker, speaker=True)
 

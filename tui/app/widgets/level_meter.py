@@ -36,6 +36,8 @@ class MeterReading:
     """Speaker underruns so far (None for the mic)."""
     available: bool = True
     """False when there is no audio device: the meter says so instead of drawing a bar."""
+    off: str | None = None
+    """Audio is off by the user's choice, and why (``--no-audio``): said instead of "no device"."""
 
 
 class LevelMeter(Widget):
@@ -113,6 +115,7 @@ class LevelMeter(Widget):
         level = None if r.level_db is None else round(max(FLOOR_DB, r.level_db))
         return (
             r.available,
+            r.off,
             r.muted,
             r.speaking,
             r.underruns,
@@ -136,6 +139,9 @@ class LevelMeter(Widget):
         style = self._style
         top = Text(no_wrap=True, overflow="ellipsis")
         top.append(f"{self.label:<6}", style("level-meter--label"))
+        if r.off is not None:
+            top.append("off", style("level-meter--dim"))
+            return [top, Text(f"      {r.off}", style("level-meter--dim"))]
         if not r.available:
             top.append("no device", style("level-meter--muted"))
             return [top, Text("      text-only", style("level-meter--dim"))]
