@@ -242,6 +242,7 @@ class RecordingReader:
         t = int(raw.get("t", 0))
         if k in ("c", "s"):
             data, msg = decode_frame(raw, self._resolve)
+            _check_json_keys(msg)
             return Frame(t, "c2s" if k == "c" else "s2c", data, msg, self._seg, self._index)
         if k == "open":
             self._seg = int(raw["seg"])
@@ -281,6 +282,22 @@ class RecordingReader:
             self._unknown.add(k)
             self.problems.append(f"unknown record kind {k!r} skipped (written by a newer version?)")
         return None
+
+
+def _check_json_keys(msg: Any) -> None:
+    """A frame's JSON view has string keys only; damage that decodes to a map with other keys is corruption, not a
+    frame (downstream code, e.g. the replay normaliser, may rely on it). Raises ValueError, which the iterator turns
+    into "corrupt data at byte N"."""
+    stack = [msg]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if not isinstance(k, str):
+                    raise ValueError(f"frame has a non-string key {k!r}")
+                stack.append(x)
+        elif isinstance(v, list):
+            stack.extend(v)
 
 
 def read_recording(path: Path | str) -> Recording:

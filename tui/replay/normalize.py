@@ -213,7 +213,7 @@ def kind_of(msg: Any) -> str:
     kind = wire.message_kind(msg)
     body = wire.pick(msg, kind)
     if kind in ("serverContent", "realtimeInput") and isinstance(body, dict) and body:
-        sub = [wire.to_camel(k) for k in body]
+        sub = [wire.to_camel(k) for k in body if isinstance(k, str)] or ["?"]
         if kind == "serverContent" and "modelTurn" in sub:
             return "serverContent.modelTurn"
         return f"{kind}.{sub[0]}"
