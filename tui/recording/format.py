@@ -327,6 +327,28 @@ class StringTable:
             return self.intern(dict(v) if isinstance(v, dict) else list(v))
         return v
 
+    def intern_known(self, v: Any) -> Any | None:
+        """:meth:`intern` without adding anything: None when ``v`` holds a string that would be added."""
+        t = type(v)
+        if t is str:
+            i = self._index.get(v)
+            if i is not None:
+                return self._refs[i]
+            return None if len(self._strings) < STR_TABLE_MAX and _internable(v) else v
+        if t is dict:
+            out: dict[Any, Any] = {}
+            for k, x in v.items():
+                kk = self.intern_known(k)
+                xx = self.intern_known(x)
+                if (kk is None and k is not None) or (xx is None and x is not None):
+                    return None
+                out[kk] = xx
+            return out
+        if t is list or t is tuple:
+            items = [self.intern_known(x) for x in v]
+            return None if any(a is None and b is not None for a, b in zip(items, v, strict=True)) else items
+        return v
+
     def _resolve_str(self, s: str) -> str:
         if s not in self._index:
             self._add(s)
@@ -672,6 +694,96 @@ def decode_frame(fields: dict[str, Any], resolve: Callable[[Ref], bytes]) -> tup
     if text is None:
         text = json.dumps(msg, **kw)
     return (text.encode("utf-8") if fields.get("bin") else text), msg
+
+
+# Templates. Frames of one shape (say, model audio chunks) differ only in their payloads, so a writer can keep the
+# packed record of the first one with placeholders where the time and the payloads go, and fill them in for the
+# next ones: see ``RecordWriter``. These helpers are the format's side of that.
+_PH_T: Final = msgpack.ExtType(127, b"\xfft\xff\xfe\xfd\xfc\xfb\xfa")
+"""Stands for the record's time in a packed template (an ext type the format never uses)."""
+
+
+def _ph_payload(i: int) -> msgpack.ExtType:
+    return msgpack.ExtType(126, b"\xffp" + i.to_bytes(6, "big"))
+
+
+def splice_payloads(text: str) -> tuple[str, list[str]] | None:
+    """The skeleton of ``text`` and its long ``data`` values (see the splicing note above), or None."""
+    return _splice(text)
+
+
+def payload_flavour(blobs: list[str]) -> str | None:
+    """The base64 flavour :func:`encode_frame` picks for a frame whose only ``data`` values are ``blobs``."""
+    allowed = set(_B64_FLAVOURS)
+    found = False
+    for v in blobs:
+        cands = _b64_candidates(v)
+        if cands and allowed.intersection(cands):
+            allowed.intersection_update(cands)
+            found = True
+    return next((f for f in _B64_FLAVOURS if f in allowed), "u") if found else None
+
+
+def make_template(
+    kind: str, prepared: PreparedFrame, fields: dict[str, Any], strings: StringTable
+) -> tuple[str, tuple[bytes, ...]] | None:
+    """``(flavour, chunks)`` for frames shaped like ``prepared``, from the fields :func:`encode_prepared` gave it.
+
+    The chunks are the packed record (as ``strings`` would intern it) cut at the time and at each payload; None
+    when the frame does not qualify: payloads not all stored as bytes or references, other ``data`` strings in the
+    skeleton (they would take part in choosing the flavour), or strings the table does not hold yet.
+    """
+    if not prepared.blobs or "m" not in fields:
+        return None
+    count = 0
+
+    def place(skel: Any, stored: Any, key: str | None) -> Any:
+        nonlocal count
+        if isinstance(skel, dict):
+            if not isinstance(stored, dict) or list(skel) != list(stored):
+                raise _Unspliced
+            return {k: place(skel[k], stored[k], k) for k in skel}
+        if isinstance(skel, list):
+            if not isinstance(stored, list) or len(skel) != len(stored):
+                raise _Unspliced
+            return [place(a, b, key) for a, b in zip(skel, stored, strict=True)]
+        if key == "data" and isinstance(skel, str):
+            is_payload = isinstance(stored, bytes) or (isinstance(stored, msgpack.ExtType) and stored.code == REF_EXT)
+            if skel != _HOLE or not is_payload:
+                raise _Unspliced
+            count += 1
+            return _ph_payload(count - 1)
+        return stored
+
+    try:
+        m = place(prepared.obj, fields["m"], None)
+    except _Unspliced:
+        return None
+    if count != len(prepared.blobs):
+        return None
+    record = {"k": kind, "t": _PH_T, "m": m, **{k: v for k, v in fields.items() if k != "m"}}
+    interned = strings.intern_known(record)
+    if interned is None:
+        return None
+    packed: bytes = msgpack.packb(interned, use_bin_type=True)
+    marks = [msgpack.packb(_PH_T), *(msgpack.packb(_ph_payload(i)) for i in range(count))]
+    chunks: list[bytes] = []
+    rest = packed
+    for mark in marks:
+        head, sep, rest = rest.partition(mark)
+        if not sep or mark in head:
+            return None
+        chunks.append(head)
+    if any(mark in rest for mark in marks):
+        return None
+    chunks.append(rest)
+    return str(fields.get("b", "u")), tuple(chunks)
+
+
+def pack_payload(raw: bytes, ref: int | None) -> bytes:
+    """A payload as it sits in a packed frame record: its bytes, or a reference to input record ``ref``."""
+    out: bytes = msgpack.packb(raw if ref is None else _ref_ext(ref), use_bin_type=True)
+    return out
 
 
 def wire_len(data: str | bytes) -> int:

@@ -208,10 +208,12 @@ class Redactor:
             return not self.needs_frame_work(p.text)
         if self.needs_frame_work(p.skeleton):
             return False
-        return all(self._payload_is_clean(v) for v in p.blobs)
+        return all(self.payload_is_clean(v, b64_decode(v)) for v in p.blobs)
 
-    def _payload_is_clean(self, v: str) -> bool:
-        raw = b64_decode(v)
+    def payload_is_clean(self, v: str, raw: bytes | None) -> bool:
+        """True when :meth:`frame` leaves the base64 ``data`` value ``v`` (decoded: ``raw``) as it is."""
+        if not self.enabled:
+            return True
         pad = v.find("=")
         if raw is None or (pad >= 0 and v[pad:].strip("=")):
             return False  # not plain base64: frame() may treat it as text

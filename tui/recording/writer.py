@@ -39,9 +39,15 @@ from tui.recording.format import (
     Direction,
     Header,
     StringTable,
+    b64_decode,
+    b64_encode,
     encode_frame,
     encode_prepared,
+    make_template,
+    pack_payload,
+    payload_flavour,
     prepare_frame,
+    splice_payloads,
     wire_len,
 )
 from tui.recording.redact import Redactor
@@ -53,6 +59,9 @@ log = logging.getLogger(__name__)
 
 FILE_SUFFIX: Final = ".glrec"
 """Extension of recordings written by the client."""
+
+_TEMPLATES_MAX: Final = 64
+"""Frame shapes whose packed record is kept as a template (see ``RecordWriter.write_frame``)."""
 
 _REF_BYTES_MAX: Final = 16 << 20
 """Bytes of recent input payloads kept for de-duplication (mic chunks and frames sent right after)."""
@@ -69,7 +78,7 @@ def sdk_version() -> str:
         return "unknown"
 
 
-def _pack(obj: dict[str, Any]) -> bytes:
+def _pack(obj: Any) -> bytes:
     return msgpack.packb(obj, use_bin_type=True)  # type: ignore[no-any-return]
 
 
@@ -109,6 +118,8 @@ class RecordWriter:
         self._recent_sizes: Counter[int] = Counter()
         """Lengths of the payloads in ``_recent``: a payload of another length is not looked up (no hashing)."""
         self._strings: StringTable | None = None  # the header is written literally; interning starts after it
+        self._templates: dict[tuple[bool, str, str], tuple[bytes, ...]] = {}
+        """(binary frame, base64 flavour, skeleton text) → the packed record cut at its time and payloads."""
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
         flags |= os.O_TRUNC if overwrite else os.O_EXCL
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,13 +155,56 @@ class RecordWriter:
         self._write({"k": "open", "t": t_us, "seg": seg, "url": red.url(url), "headers": red.headers(headers)})
 
     def write_frame(self, t_us: int, direction: Direction, data: str | bytes) -> None:
+        """Redact, encode and append one frame.
+
+        A frame shaped like an earlier one (the same text once its long payloads are cut out, the same base64
+        flavour) is written from that one's packed record with its time and payloads filled in: the bytes are the
+        same as encoding it afresh (the skeleton was encoded, redaction-checked and verified with the first frame;
+        each payload is checked here to decode and re-encode to exactly its text and to hold no secret), at a
+        fraction of the cost. Anything else takes the general path.
+        """
         self.wire_bytes += wire_len(data)
+        kind = "c" if direction == "c2s" else "s"
+        if self._templates and self._write_like_before(t_us, kind, data):
+            return
         prepared = prepare_frame(data)
         if prepared is not None and self.redactor.prepared_is_clean(prepared):
             fields = encode_prepared(prepared, self._find_ref)  # the common case: nothing to redact
-        else:
-            fields = encode_frame(self.redactor.frame(data), self._find_ref)
-        self._write({"k": "c" if direction == "c2s" else "s", "t": t_us, **fields})
+            self._write({"k": kind, "t": t_us, **fields})
+            if prepared.blobs and self._strings is not None and not self.redactor.needs_frame_work(prepared.skeleton):
+                made = make_template(kind, prepared, fields, self._strings)
+                if made is not None:
+                    if len(self._templates) >= _TEMPLATES_MAX:
+                        self._templates.clear()
+                    flavour, chunks = made
+                    self._templates[(isinstance(data, bytes), flavour, prepared.skeleton)] = chunks
+            return
+        fields = encode_frame(self.redactor.frame(data), self._find_ref)
+        self._write({"k": kind, "t": t_us, **fields})
+
+    def _write_like_before(self, t_us: int, kind: str, data: str | bytes) -> bool:
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+        except UnicodeDecodeError:
+            return False
+        spliced = splice_payloads(text)
+        if spliced is None:
+            return False
+        skeleton, blobs = spliced
+        flavour = payload_flavour(blobs)
+        chunks = self._templates.get((isinstance(data, bytes), flavour or "", skeleton))
+        if chunks is None or flavour is None:
+            return False
+        red = self.redactor
+        parts = [chunks[0], _pack(t_us), chunks[1]]
+        for blob, chunk in zip(blobs, chunks[2:], strict=True):
+            raw = b64_decode(blob)
+            if raw is None or b64_encode(raw, flavour) != blob or not red.payload_is_clean(blob, raw):
+                return False
+            parts.append(pack_payload(raw, self._find_ref(raw)))
+            parts.append(chunk)
+        self._write_packed(b"".join(parts), t_us)
+        return True
 
     def write_close(self, t_us: int, seg: int, code: int | None, reason: str, by: str | None = None) -> None:
         record: dict[str, Any] = {
@@ -203,15 +257,20 @@ class RecordWriter:
         if self._fd is None:
             raise RecordingError("recording already closed", path=str(self.path))
         blob = _pack(self._strings.intern(record) if self._strings is not None else record)
+        t = record.get("t")
+        self._write_packed(blob, t if isinstance(t, int) else None)
+
+    def _write_packed(self, blob: bytes, t_us: int | None) -> None:
+        if self._fd is None:
+            raise RecordingError("recording already closed", path=str(self.path))
         view = memoryview(blob)
         while view:  # one record, one write (a loop only if the kernel takes part of it)
             n = os.write(self._fd, view)
             view = view[n:]
         self.records += 1
         self.bytes_written += len(blob)
-        t = record.get("t")
-        if isinstance(t, int):
-            self.last_t_us = t
+        if t_us is not None:
+            self.last_t_us = t_us
 
     def _find_ref(self, payload: bytes) -> int | None:
         if len(payload) not in self._recent_sizes:
