@@ -52,11 +52,12 @@ def main(argv: Sequence[str]) -> int:
     try:
         if not args.check:
             return _viewer(args.file)
-        from tui.replay.check import CheckOptions, run_check
+        from tui.replay.check import CheckOptions, run_check, settle_heap
         from tui.replay.report import format_report
 
         if not args.file.is_file():
             raise UserError(f"no such recording: {args.file}")
+        settle_heap()
         result = run_check(
             args.file,
             CheckOptions(strict=not args.lenient, pacing=parse_pacing(args.pacing), record_to=args.record),

@@ -56,6 +56,13 @@ def find_recordings(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
+def _settle_worker() -> None:
+    """Worker start-up: the replay machinery imported and out of the collector's way (``check.settle_heap``)."""
+    from tui.replay.check import settle_heap
+
+    settle_heap()
+
+
 def run_one(path: str, strict: bool = True) -> Outcome:
     """Replay one file (in a worker process)."""
     from tui.errors import RecordingError
@@ -154,7 +161,7 @@ def main(argv: Sequence[str]) -> int:
     started = time.monotonic()
     outcomes: dict[str, Outcome] = {}
     print(f"replaying {len(files)} recording(s) with {jobs} worker(s)", file=sys.stderr)
-    with cf.ProcessPoolExecutor(max_workers=jobs) as pool:
+    with cf.ProcessPoolExecutor(max_workers=jobs, initializer=_settle_worker) as pool:
         futures = {pool.submit(run_one, str(f), not args.lenient): str(f) for f in files}
         for fut in cf.as_completed(futures):
             name = futures[fut]
