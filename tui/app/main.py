@@ -328,6 +328,8 @@ class LiveApp(App[int]):
 
         message = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
         log.error("worker %s failed: %s", event.worker.name, message, exc_info=error)
+        if not self.screen_stack:
+            return  # the app is closing (a worker torn down with its widgets): nothing left to show it on
         self.notify(message, title=event.worker.description or "Error", severity="error", timeout=30)
         if event.worker.group == "session":
             self.live_screen.status_bar.update_info(state="failed", detail="see notification")

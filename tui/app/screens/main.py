@@ -74,7 +74,7 @@ class LiveScreen(Screen[None]):
             with Vertical(id="sidebar"):
                 yield LevelMeter("mic", id="mic-meter")
                 yield LevelMeter("model", id="model-meter")
-                yield FramePreview(clock=self.session_time, pictures=self.thumbnails, id="frame-preview")
+                yield FramePreview(clock=self.session_time, pictures=self.thumbnails, deferred=True, id="frame-preview")
         yield Input(placeholder="Type a message and press Enter", id="prompt")
         yield Footer()
 
@@ -116,6 +116,7 @@ class LiveScreen(Screen[None]):
     def _tick(self) -> None:
         self._ticks += 1
         self.poll_levels()
+        self.frame_preview.flush()  # a new frame shares the meters' compositor pass instead of costing its own
         per_flush = max(1, round(self._tick_hz / PANE_HZ))
         if self._ticks % per_flush == 0:
             self.transcript.flush()

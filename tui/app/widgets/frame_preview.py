@@ -44,12 +44,16 @@ class FramePreview(Widget):
         *,
         clock: Callable[[], float],
         pictures: bool = True,
+        deferred: bool = False,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
         self._clock = clock
         self.pictures = pictures
+        self.deferred = deferred
+        """True: a new frame repaints at the owner's next :meth:`flush` (its display tick), not in a pass of its own."""
+        self._pending = False
         """False (``ui.thumbnails = "none"``): figures only, no picture (and no JPEG decoding)."""
         self._recent: deque[_Shown] = deque(maxlen=STRIP_FRAMES)
         self._times: deque[float] = deque(maxlen=6)
@@ -101,7 +105,16 @@ class FramePreview(Widget):
         self._times.append(now)
         self.frames_shown += 1
         self._large_for = None
-        self.refresh()
+        if self.deferred:
+            self._pending = True
+        else:
+            self.refresh()
+
+    def flush(self) -> None:
+        """Repaint if a frame arrived since the last flush (deferred mode)."""
+        if self._pending:
+            self._pending = False
+            self.refresh()
 
     def clear(self) -> None:
         self._recent.clear()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -20,6 +21,8 @@ FLOOR_DB = -60.0
 PEAK_HOLD_S = 1.0
 """How long a peak marker stays put before it starts to fall."""
 PEAK_FALL_DB_PER_S = 20.0
+_STATE_FIELDS = 6
+"""How many leading fields of the draw key are drawn on the first (state) line; the rest are the bar's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +99,13 @@ class LevelMeter(Widget):
         self._last_now = now
         self.reading = reading
         key = self._draw_key()
-        if key != self._drawn_key:
-            self._drawn_key = key
+        old, self._drawn_key = self._drawn_key, key
+        if key == old:
+            return
+        if old is not None and key[:_STATE_FIELDS] == old[:_STATE_FIELDS] and self.size.height >= 2:
+            # Only the bar moved (the common case while audio streams): repaint its line, not the state line.
+            self.refresh(Region(0, 1, self.size.width, 1))
+        else:
             self.refresh()
 
     def _bar_width(self) -> int:
@@ -113,7 +121,8 @@ class LevelMeter(Widget):
         r = self.reading
         width = self._bar_width()
         level = None if r.level_db is None else round(max(FLOOR_DB, r.level_db))
-        return (
+        return (  # the state line's inputs first (see _STATE_FIELDS), then the bar's
+            width,
             r.available,
             r.off,
             r.muted,
@@ -122,7 +131,6 @@ class LevelMeter(Widget):
             level,
             self._cells(r.level_db, width),
             self._cells(self.held_peak_db, width),
-            width,
         )
 
     def _style(self, part: str) -> Style:
