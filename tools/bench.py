@@ -485,8 +485,9 @@ def render(report: Report, info: list[tuple[str, str]], args: argparse.Namespace
         "and completeness checks on. *Real time* is the audio a recording carries (model audio, or the mic audio if "
         "longer): the bundled recordings were made with the demo at pace 0, so their own clock measures how fast "
         "they were made, not how long the conversation lasts. Files without audio fall back to their clock (shown "
-        "in the table below). Each replay includes starting its own TLS mock (a fresh certificate) and connecting, "
-        "which dominates for short files; the long session shows the steady state.",
+        "in the table below). Each replay includes starting its own TLS mock and connecting, which dominates for "
+        "short files; the long session shows the steady state. The process starts up as `replay --check` does "
+        "(`check.settle_heap`: imports, then the heap frozen out of the collector's way).",
         "- **Recorder**: size ÷ wire is the file's bytes over the wire bytes of the frames it holds. The overhead "
         "is the replaying client recording itself (the real `Recorder`, its writer thread, redaction and fsync).",
         "- **Audio** (`tools/bench_audio.py`): the speaker's real `PlaybackBuffer` pulled by a simulated device "

@@ -316,6 +316,12 @@ async def concurrency(sessions: int, wait_s: float = 60.0) -> ConcurrencyResult:
 
 
 async def figures_async(sessions: int = 100, long_turns: int = 12, overhead_reps: int = 5) -> dict[str, Any]:
+    try:  # start up as ``replay --check`` and the ``regress`` workers do (imports, then the heap frozen)
+        from tui.replay.check import settle_heap
+    except ImportError:
+        pass
+    else:
+        settle_heap()
     out: dict[str, Any] = {}
     rows = [await replay_one(p) for p in bundled()]
     rows = [await replay_one(p) for p in bundled()]  # second pass: imports and first-TLS costs paid
