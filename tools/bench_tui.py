@@ -8,7 +8,7 @@ answers with audio + output transcription deltas, and --frames sends 1 fps JPEGs
 thumbnails are not flat colours). The parent counts bytes read from the pty master and the child's CPU
 (utime+stime from /proc/PID/stat, all threads) over a window that opens --warmup seconds after the first paint.
 The child also counts Textual's compositor passes (screen repaints) and layout refreshes, the UI's main cost per
-second, and publishes the totals in a small file the parent reads at both ends of the window.
+second, and writes the totals to a small file when the parent asks (SIGUSR1) at both ends of the window.
 
 By default the demo mock runs in a second process (``gemini-live mock``) so the figures are the client's alone;
 --in-process measures what ``gemini-live --demo`` costs as a whole (mock included).
@@ -76,9 +76,7 @@ def _child(args: argparse.Namespace) -> int:
 
 
 def _count_repaints(path: Path) -> None:
-    """Count compositor passes and layout refreshes (wrapping Textual's Screen methods) into ``path`` twice a second."""
-    import threading
-
+    """Count compositor passes and layout refreshes (wrapping Textual's Screen methods); SIGUSR1 writes them."""
     from textual.screen import Screen
 
     counts = [0, 0]
@@ -95,17 +93,21 @@ def _count_repaints(path: Path) -> None:
     Screen._compositor_refresh = counted_refresh  # type: ignore[method-assign, assignment]
     Screen._refresh_layout = counted_layout  # type: ignore[method-assign, assignment]
 
-    def publish() -> None:
-        while True:
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(f"{counts[0]} {counts[1]}")
-            tmp.replace(path)
-            time.sleep(0.5)
+    def publish(signum: int, frame: object) -> None:
+        # Asked by the parent at both ends of the window (SIGUSR1): no thread polling inside the measured process.
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(f"{counts[0]} {counts[1]}")
+        tmp.replace(path)
 
-    threading.Thread(target=publish, daemon=True, name="bench-counts").start()
+    signal.signal(signal.SIGUSR1, publish)
 
 
-def _read_counts(path: Path) -> tuple[int, int]:
+def _read_counts(pid: int, path: Path) -> tuple[int, int]:
+    path.unlink(missing_ok=True)
+    os.kill(pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 1.0
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
     try:
         a, b = path.read_text().split()
         return int(a), int(b)
@@ -238,11 +240,11 @@ def _run_once(
                     pass  # wait for the model to start speaking before measuring
                 else:
                     window_start, window_bytes, ticks0 = now, 0, _cpu_ticks(child.pid)
-                    counts0 = _read_counts(counts_file)
+                    counts0 = _read_counts(child.pid, counts_file)
             if window_start is not None and now - window_start >= args.window:
                 ticks = _cpu_ticks(child.pid) - ticks0
                 span = now - window_start
-                counts1 = _read_counts(counts_file)
+                counts1 = _read_counts(child.pid, counts_file)
                 result = {
                     "first_paint_ms": (first_paint - started) * 1000 if first_paint else float("nan"),
                     "bytes_per_s": window_bytes / span,

@@ -66,6 +66,8 @@ async def test_the_screen_is_up_before_the_settings_and_takes_them_when_they_arr
         assert screen.query_one("#prompt").has_focus
         assert "from-the-flag" in screen.status_bar.render().plain
         assert app.session is None
+        mic = screen.query_one("#mic-meter", LevelMeter).render_text()
+        assert "starting" in mic and "no device" not in mic, "nothing is known to be wrong before the session"
         await pilot.press("f10")  # needs the settings: says it is still starting instead of failing
         await pilot.pause(0.1)
         assert app.screen_stack == [screen], "no dialog opens without settings"

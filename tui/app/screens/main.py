@@ -26,6 +26,7 @@ from tui.live import events as ev
 
 PANE_HZ = 5.0
 """How often the transcript, tool calls and protocol log repaint (changes are batched in between)."""
+_NOT_YET = MeterReading(level_db=None, available=False, off="starting…")
 PANES: tuple[str, ...] = ("transcript", "tool-calls", "protocol-log")
 """Pane ids in the order ``switch-pane`` cycles through them."""
 
@@ -210,7 +211,7 @@ class LiveScreen(Screen[None]):
     def poll_levels(self) -> None:
         now = self._clock()
         if self.media is None:
-            mic = model = MeterReading(level_db=None, available=False)
+            mic = model = _NOT_YET  # before the session opens the devices: nothing is known to be wrong
         else:
             mic, model = self.media.readings(now)
         self._mic_meter.show(mic, now)
