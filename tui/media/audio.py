@@ -71,6 +71,15 @@ def _start_or_close(stream: Any) -> None:
         raise
 
 
+def _stop_and_close(stream: Any) -> None:
+    """Stop a running stream and always close it, even when stopping fails (a device that vanished)."""
+    if stream is not None:
+        try:
+            stream.stop()
+        finally:
+            stream.close()
+
+
 class _Levels:
     """Plain floats written by the audio thread, read by the loop (a torn read costs one stale frame, no more)."""
 
@@ -151,11 +160,7 @@ class Microphone:
     def stop(self) -> None:
         """Stop and close the stream; pending chunks stay readable with ``read_nowait``."""
         stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.stop()
-            finally:
-                stream.close()
+        _stop_and_close(stream)
 
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         # Runs on PortAudio's thread: copy, measure, hand over. Nothing here may block, log or raise.
@@ -273,12 +278,9 @@ class Speaker:
         self._stream = stream
 
     def stop(self) -> None:
+        """Stop and close the stream."""
         stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.stop()
-            finally:
-                stream.close()
+        _stop_and_close(stream)
 
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         # Runs on PortAudio's thread: pull one small block; never block, log or raise.
