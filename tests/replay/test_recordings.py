@@ -37,3 +37,21 @@ def test_both_ways_of_knowing_who_closed_are_covered() -> None:
     by = {p.stem: [r.by for r in read_recording(p).records if isinstance(r, Close)] for p in FILES}
     assert by["weather-tool"] == [None]
     assert by["goaway-resume"] == ["client", "client"]
+
+
+async def test_a_replay_recorded_again_is_complete_and_replays_too(tmp_path: Path) -> None:
+    """``CheckOptions.record_to`` (the recorder-overhead benchmark): the replaying client's own recording is whole,
+    holds every frame, and is itself a replayable recording."""
+    from tui.recording.reader import read_recording
+    from tui.replay.check import CheckOptions
+
+    original = RECORDINGS / "barge-in.glrec"
+    again = tmp_path / "again.glrec"
+    result = await check(original, CheckOptions(record_to=again))
+    assert result.ok, format_report(result)
+    rec, orig = read_recording(again), read_recording(original)
+    assert rec.ended_cleanly and not rec.problems
+    assert [f.direction for f in rec.frames] == [f.direction for f in orig.frames]
+    assert rec.size / rec.wire_bytes <= 0.76
+    second = await check(again)
+    assert second.ok, format_report(second)

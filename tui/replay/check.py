@@ -365,56 +365,63 @@ async def check(path: Path | str, options: CheckOptions | None = None) -> Replay
     events: list[Any] = []
     problems: list[str] = []
     started = time.monotonic()
-    async with serve_mock(
-        MockOptions(backend="replay", pace=0, shared_tls=True), backend_factory=lambda _o: ReplayBackend(state)
-    ) as mock:
-        settings, notes = replay_settings(rec.header.config, mock.base_url, mock.ca_file, recording=Path(path))
-        if opts.record_to is not None:
-            from tui.recording.writer import Recorder, settings_config
+    closing: asyncio.Future[Any] | None = None
+    try:
+        async with serve_mock(
+            MockOptions(backend="replay", pace=0, shared_tls=True), backend_factory=lambda _o: ReplayBackend(state)
+        ) as mock:
+            settings, notes = replay_settings(rec.header.config, mock.base_url, mock.ca_file, recording=Path(path))
+            if opts.record_to is not None:
+                from tui.recording.writer import Recorder, settings_config
 
-            recorder = Recorder(
-                opts.record_to,
-                model=settings.session.model,
-                config=settings_config(settings),
-                description=f"a replay of {Path(path).name}",
-                created_unix=base_wall,
-            )
-        tap = CountingTap(recorder)
-
-        def wall_clock() -> float:
-            n = tap.counts.received
-            return base_wall + (received_t[min(n, len(received_t)) - 1] / 1e6 if n else 0.0)
-
-        registry = ToolRegistry.from_settings(settings, wall_clock=wall_clock)
-        # Causal replay does not wait out the recorded reconnect backoff (the mock does not care when the client
-        # comes back); paced replay waits it scaled like everything else.
-        wait_scale = 1.0 / opts.pacing if opts.pacing else 0.0
-        session = LiveSession(settings, tap=tap, registry=registry, wait_scale=wait_scale)
-        runner = asyncio.create_task(session.run(), name="replay-session")
-
-        async def consume() -> None:
-            async for e in session.events():
-                events.append(e)
-                tap.recheck()  # a wait may be for ``session.connected``, which the counts do not show
-
-        consumer = asyncio.create_task(consume(), name="replay-events")
-        try:
-            await _drive(session, tap, state, planned, totals, runner, opts, problems, started)
-        finally:
-            await session.close()
-            await asyncio.gather(runner, return_exceptions=True)
-            await asyncio.wait({consumer}, timeout=5)
-            consumer.cancel()
-            state.finish()
-            if recorder is not None:
-                await recorder.aclose()
-        with contextlib.suppress(TimeoutError):
-            await mock.idle(5.0)  # so every session's summary is in
-        for summary in mock.sessions:
-            if summary.setup is None or (summary.close_code in (1007,) and not summary.frames_out):
-                problems.append(
-                    f"the mock refused connection {summary.number}: {summary.close_code} {summary.close_reason}"
+                recorder = Recorder(
+                    opts.record_to,
+                    model=settings.session.model,
+                    config=settings_config(settings),
+                    description=f"a replay of {Path(path).name}",
+                    created_unix=base_wall,
                 )
+            tap = CountingTap(recorder)
+
+            def wall_clock() -> float:
+                n = tap.counts.received
+                return base_wall + (received_t[min(n, len(received_t)) - 1] / 1e6 if n else 0.0)
+
+            registry = ToolRegistry.from_settings(settings, wall_clock=wall_clock)
+            # Causal replay does not wait out the recorded reconnect backoff (the mock does not care when the client
+            # comes back); paced replay waits it scaled like everything else.
+            wait_scale = 1.0 / opts.pacing if opts.pacing else 0.0
+            session = LiveSession(settings, tap=tap, registry=registry, wait_scale=wait_scale)
+            runner = asyncio.create_task(session.run(), name="replay-session")
+
+            async def consume() -> None:
+                async for e in session.events():
+                    events.append(e)
+                    tap.recheck()  # a wait may be for ``session.connected``, which the counts do not show
+
+            consumer = asyncio.create_task(consume(), name="replay-events")
+            try:
+                await _drive(session, tap, state, planned, totals, runner, opts, problems, started)
+            finally:
+                await session.close()
+                await asyncio.gather(runner, return_exceptions=True)
+                await asyncio.wait({consumer}, timeout=5)
+                consumer.cancel()
+                state.finish()
+                if recorder is not None:
+                    # Finishing the file (drain, end record, fsync: off the loop) overlaps the mock's teardown; it is
+                    # awaited before check() returns, whatever happens.
+                    closing = asyncio.ensure_future(recorder.aclose())
+            with contextlib.suppress(TimeoutError):
+                await mock.idle(5.0)  # so every session's summary is in
+            for summary in mock.sessions:
+                if summary.setup is None or (summary.close_code in (1007,) and not summary.frames_out):
+                    problems.append(
+                        f"the mock refused connection {summary.number}: {summary.close_code} {summary.close_reason}"
+                    )
+    finally:
+        if closing is not None:
+            await closing
     result = state.result()
     result.wall_s = time.monotonic() - started
     result.notes.extend(notes)
