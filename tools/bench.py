@@ -300,10 +300,14 @@ def audio_section(args: argparse.Namespace) -> Callable[[Report], None]:
         )
         models = (["captured"] if ba.captured_turns() else []) + ["bursts", "paced+gaps"]
         for model in models:
-            for prebuffer, adaptive in ((120.0, True), (140.0, False)):
+            for prebuffer, adaptive in ((140.0, True), (120.0, True)):
                 b = ba.bench_bursty(model, prebuffer, args.turns, 10.0, 1, adaptive=adaptive)
                 lat = max(b.latency_ms)
-                how = "Speaker default: 120 ms pre-buffer, adaptive to 300" if adaptive else "fixed 140 ms pre-buffer"
+                how = (
+                    "Speaker default: 140 ms pre-buffer, adaptive to 300"
+                    if prebuffer == 140.0
+                    else "the earlier default: 120 ms, adaptive to 300"
+                )
                 report.add(
                     "Audio",
                     f"underruns under bursty arrival, model `{model}`, {args.turns} turns of 2–10 s ({how})",

@@ -154,7 +154,7 @@ class AudioSettings(_Section):
     """Microphone chunk size sent to the server (20–40 ms)."""
     mic_queue_chunks: int = 50
     """Bounded mic queue; the oldest chunk is dropped when full (overruns are counted)."""
-    jitter_ms: int = 120
+    jitter_ms: int = 140
     """Playback pre-buffer that absorbs the server's bursty chunk arrival."""
     half_duplex: bool = False
     """Gate the mic while the model speaks (speakers without headphones)."""

@@ -221,7 +221,7 @@ class Speaker:
         *,
         device: int | None = None,
         block_ms: int = 10,
-        prebuffer_ms: float = 120.0,
+        prebuffer_ms: float = 140.0,
         max_prebuffer_ms: float = 300.0,
     ) -> None:
         if not 2 <= block_ms <= 40:

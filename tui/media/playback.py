@@ -64,7 +64,7 @@ class PlaybackBuffer:
         self,
         *,
         rate: int = 24_000,
-        prebuffer_ms: float = 120.0,
+        prebuffer_ms: float = 140.0,
         max_prebuffer_ms: float = 300.0,
         adapt_step_ms: float = 40.0,
         max_buffer_ms: float = 120_000.0,
