@@ -139,6 +139,9 @@ class ConnectionSettings(_Section):
     """Seed for that jitter (replays and tests pin it); None draws a fresh one per session."""
     go_away_margin_s: float = 5.0
     """Cut the current turn and resume this long before goAway's ``timeLeft`` runs out."""
+    reply_silence_notice_s: float = Field(default=15.0, gt=0)
+    """Say so when the server has sent nothing for this long while a reply is due (the socket may still be open:
+    pongs can keep a connection alive that answers nothing)."""
 
 
 class AudioSettings(_Section):

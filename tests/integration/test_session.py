@@ -790,3 +790,25 @@ async def test_an_unexpected_normal_close_while_active_reconnects() -> None:
         assert (await d.wait_for(ev.Reconnecting)).cause == "drop"
         await d.wait_for(ev.Connected, after=d.events.index(gone))
         await d.turn("back again")
+
+
+async def test_a_silent_server_gets_one_notice_while_a_reply_is_due() -> None:
+    """The server keeps the socket (and pongs) alive but never answers: the user is told once, not left waiting."""
+    async with mock_server() as mock, Driver(LiveSession(settings_for(mock, reply_silence_notice_s=0.4))) as d:
+        await d.wait_for(ev.Connected)
+        m = d.mark()
+        await d.session.send_text("mock:silence please")
+        notice = await d.wait_for(ev.Notice, lambda n: "no reply from the server" in n.message, after=m, timeout=5)
+        assert notice.level == "warning"
+        await asyncio.sleep(1.0)  # still silent: no second notice for the same wait
+        assert len([n for n in d.of(ev.Notice, m) if "no reply" in n.message]) == 1
+        assert d.session.connected
+
+
+async def test_no_silence_notice_when_the_reply_comes() -> None:
+    async with mock_server() as mock, Driver(LiveSession(settings_for(mock, reply_silence_notice_s=0.4))) as d:
+        await d.wait_for(ev.Connected)
+        m = d.mark()
+        await d.turn("hello")
+        await asyncio.sleep(0.8)  # idle after the reply: nothing is due, so nothing to say
+        assert not [n for n in d.of(ev.Notice, m) if "no reply" in n.message]

@@ -202,6 +202,8 @@ class LiveSession:
         self._epoch = 0
         """Connection number: tool calls are answered only on the connection that made them."""
         self._call_epoch: dict[str, int] = {}
+        self._last_rx = clock()
+        """When the last server message arrived (for the reply-silence notice)."""
         self._rng = random.Random(settings.connection.backoff_seed)
         """Backoff jitter; seeded from the OS unless ``connection.backoff_seed`` pins it."""
 
@@ -479,6 +481,7 @@ class LiveSession:
         recv = asyncio.create_task(self._receive_loop(session, resuming=resuming), name="live-receive")
         closing = asyncio.create_task(self._closing.wait(), name="live-closing")
         go_away = asyncio.create_task(self._go_away_due(), name="live-go-away")
+        silence = asyncio.create_task(self._watch_reply_silence(), name="live-reply-silence")
         try:
             done, _ = await asyncio.wait({recv, closing, go_away}, return_when=asyncio.FIRST_COMPLETED)
             if recv in done:
@@ -500,9 +503,9 @@ class LiveSession:
             self._cut_open_generation("go_away")
             return _Ended("go_away", None, "goAway")
         finally:
-            for t in (recv, closing, go_away):
+            for t in (recv, closing, go_away, silence):
                 t.cancel()
-            await asyncio.gather(recv, closing, go_away, return_exceptions=True)
+            await asyncio.gather(recv, closing, go_away, silence, return_exceptions=True)
 
     async def _receive_loop(self, session: Any, *, resuming: bool) -> _Ended:
         from google.genai import errors
@@ -537,6 +540,7 @@ class LiveSession:
                     return _Ended("drop", None, f"{type(exc).__name__}: {exc}")
                 bad = 0
                 received += 1
+                self._last_rx = self._clock()
                 self.counters.messages += 1
                 # Outside the try on purpose: a failure here is a bug of ours, not a bad frame or a network drop;
                 # run() turns it into one Fatal line instead of a reconnect loop that hides it.
@@ -561,6 +565,35 @@ class LiveSession:
                 margin = self.settings.connection.go_away_margin_s
                 self._go_away_deadline = self._clock() + max(0.0, event.time_left_s - margin)
                 self._go_away.set()
+
+    async def _watch_reply_silence(self) -> None:
+        """One notice per wait when a reply is due and the server has been silent for ``reply_silence_notice_s``.
+
+        A server can keep answering pings while sending nothing (tau2-bench PR #461: it goes quiet before closing),
+        so neither the socket nor the keepalive says anything; without this the user just waits."""
+        limit = self.settings.connection.reply_silence_notice_s
+        waiting_since: float | None = None
+        warned = False
+        while True:
+            await asyncio.sleep(min(1.0, limit / 4))
+            now = self._clock()
+            if not (self.state.awaiting_reply or self.state.model_busy):
+                waiting_since, warned = None, False
+                continue
+            if waiting_since is None:
+                waiting_since = now
+            quiet = now - max(self._last_rx, waiting_since)
+            if quiet < limit:
+                warned = False
+            elif not warned:
+                warned = True
+                self._emit(
+                    ev.Notice(
+                        "warning",
+                        f"no reply from the server for {quiet:.0f} s; the connection is still open (the server may "
+                        "be overloaded). Keep waiting, or send the turn again.",
+                    )
+                )
 
     async def _go_away_due(self) -> None:
         """Returns when a goAway resumption should start: the current turn ended, or the deadline is near."""
