@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import logging
 import time
@@ -95,6 +96,23 @@ def _default_endpoint(settings: Settings) -> contextlib.AbstractAsyncContextMana
     from tui.runtime import prepare_endpoint
 
     return prepare_endpoint(settings)  # type: ignore[no-any-return]
+
+
+_heap_frozen = False
+
+
+def _freeze_startup_heap() -> None:
+    """Move everything alive after start-up (Textual, pydantic, google.genai: ~10^5 objects) out of the GC's reach.
+
+    Those objects live as long as the process, yet every full collection walked them: ~100 ms on the event loop every
+    ~15 s while audio streams (a visible hitch and ~0.7 % CPU). Frozen once per process: refcounting still frees
+    them, only a cycle among them would be kept.
+    """
+    global _heap_frozen
+    if not _heap_frozen:
+        _heap_frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 @asynccontextmanager
@@ -184,6 +202,7 @@ class LiveApp(App[int]):
         screen.recording_size = lambda: self.recorder.bytes_written if self.recorder is not None else None
         # The first frame is on screen now: heavy imports (pydantic, google.genai) come after it.
         self.first_paint_at = time.monotonic()
+        gc.enable()  # the CLI keeps the collector off until the first paint
         if self._load_settings is None:
             self._settings_ready()
             return
@@ -265,6 +284,7 @@ class LiveApp(App[int]):
             run_task = asyncio.create_task(maybe_await(session.run()), name="live-session-run")
             try:
                 await maybe_await(media.start(session))
+                _freeze_startup_heap()  # after the last lazy import (SDK, media, numpy, PIL, the demo mock)
                 if not settings.audio.enabled:
                     # The user's choice (--no-audio): say so once, calmly; nothing is wrong.
                     screen.transcript.add_system("Audio is off (--no-audio): text only.")
@@ -525,7 +545,10 @@ def run_app(settings: Settings | Callable[[], Settings], *, model: str | None = 
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     app = create_app(None, load_settings=settings, model_hint=model) if callable(settings) else create_app(settings)
-    result = app.run()
+    try:
+        result = app.run()
+    finally:
+        gc.enable()  # also when the app never painted
     if app.startup_error is not None:
         raise app.startup_error
     return int(result or 0) if app.return_code in (None, 0) else int(app.return_code or 1)
