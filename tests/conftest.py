@@ -34,3 +34,14 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("GEMINI_TUI_HOME", str(tmp_path / "home"))
     yield
+
+
+def real_captures_dir() -> Path:
+    """Real captured Live traffic (``shared/data/real-live-captures``): ``GEMINI_TUI_CAPTURES``, else ``shared/``
+    beside the checkout (where CI puts it), else this workplace's ``/work/shared``. Tests that need it skip, saying
+    so, when none exists."""
+    override = os.environ.get("GEMINI_TUI_CAPTURES")
+    if override:
+        return Path(override)
+    beside = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-live-captures"
+    return beside if beside.is_dir() else Path("/work/shared/data/real-live-captures")

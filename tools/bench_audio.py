@@ -141,7 +141,8 @@ def arrivals_paced_gaps(rng: random.Random, turn_s: float, speed: float) -> list
     return out
 
 
-CAPTURES = Path("/work/shared/data/real-live-captures/pydantic-ai")
+_BESIDE = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-live-captures" / "pydantic-ai"
+CAPTURES = _BESIDE if _BESIDE.is_dir() else Path("/work/shared/data/real-live-captures/pydantic-ai")
 """The only real captures with per-frame timing (gemini-3.8-live); their audio was truncated upstream."""
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import real_captures_dir
 from tui.recording.capture import convert_capture, read_capture
 from tui.recording.reader import read_recording
 from tui.replay.capture_check import replay_capture
 from tui.replay.report import format_report
 
-CAPTURES = Path("/work/shared/data/real-live-captures")
+CAPTURES = real_captures_dir()
 PICKS = [
     "kotlin-genai/testFunctionCalling.mldev.jsonl",
     "kotlin-genai/testMultiTurnConversation.vertex.jsonl",

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import real_captures_dir
 from tui.live import events as ev
 from tui.live.convert import Converter, audio_rate, parse_server_frame
 from tui.live.wire import b64decode_any
 
-CAPTURES = Path("/work/shared/data/real-live-captures")
+CAPTURES = real_captures_dir()
 ALL_CAPTURES = sorted(CAPTURES.glob("*/*.jsonl")) if CAPTURES.is_dir() else []
 needs_captures = pytest.mark.skipif(not ALL_CAPTURES, reason="real Live captures not present on this machine")
 

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import real_captures_dir
 from tui.live import wire
 from tui.mock.server import InvalidFrame, parse_client_frame, parse_setup
 
-CAPTURES = Path("/work/shared/data/real-live-captures")
+CAPTURES = real_captures_dir()
 FILES = sorted(CAPTURES.glob("*/*.jsonl")) if CAPTURES.is_dir() else []
 
 

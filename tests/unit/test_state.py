@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import real_captures_dir
 from tui.live import events as ev
 from tui.live.convert import Converter, parse_server_frame
 from tui.live.state import ConversationState, ModelTurn, TurnChange, UserTurn
@@ -187,7 +187,7 @@ def test_injected_clock_is_the_only_time_source() -> None:
     assert ConversationState().apply(ev.UserText(text="z")) == [TurnChange("started", 1, "user")]
 
 
-CAPTURE = Path("/work/shared/data/real-live-captures/pydantic-ai/test_handle_barge_in_over_live_speech__b8743e48.jsonl")
+CAPTURE = real_captures_dir() / "pydantic-ai" / "test_handle_barge_in_over_live_speech__b8743e48.jsonl"
 
 
 @pytest.mark.skipif(not CAPTURE.is_file(), reason="real Live captures not present on this machine")
