@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tui.app.ports import NullMedia
 from tui.live.events import FrameSent
 
 VOICE_DBFS = -18.0
@@ -210,24 +211,14 @@ class ScriptedSession:
             self._closed.set()
 
 
-class FixedMedia:
+class FixedMedia(NullMedia):
     """Meters frozen at given readings, and a played-ms table: for pixel-stable snapshots."""
 
     def __init__(self, mic: Any, model: Any, played: dict[int, float] | None = None) -> None:
+        super().__init__(problem=None)
         self.mic, self.model = mic, model
         self.played = played or {}
         self._muted = False
-
-    @property
-    def audio_problem(self) -> str | None:
-        return None
-
-    @property
-    def muted(self) -> bool:
-        return self._muted
-
-    def set_muted(self, muted: bool) -> None:
-        self._muted = muted
 
     def readings(self, now: float) -> tuple[Any, Any]:
         from dataclasses import replace
@@ -236,24 +227,6 @@ class FixedMedia:
 
     def played_ms(self, generation: int) -> float | None:
         return self.played.get(generation)
-
-    def handle_event(self, event: Any) -> None:
-        return None
-
-    def interrupt(self) -> None:
-        return None
-
-    def toggle_video(self, source: str) -> bool | None:
-        return None
-
-    def set_devices(self, *, input_device: str | None, output_device: str | None) -> None:
-        return None
-
-    def start(self, session: Any) -> None:
-        return None
-
-    def stop(self) -> None:
-        return None
 
 
 def mock_endpoint(**options: Any) -> Callable[[Any], Any]:

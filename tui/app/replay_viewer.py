@@ -23,6 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Static
 
+from tui.app.ports import NullMedia
 from tui.app.screens.main import LiveScreen
 from tui.app.widgets.frame_preview import FramePreview
 from tui.app.widgets.level_meter import LevelMeter, MeterReading
@@ -293,10 +294,13 @@ class ReplayScreen(LiveScreen):
             self.status_bar.update_info(state="replay")
 
 
-class ReplayMedia:
-    """Meters for replay: levels of the recorded mic and model audio at the replay position."""
+class ReplayMedia(NullMedia):
+    """Meters for replay: levels of the recorded mic and model audio at the replay position (nothing to play or
+    capture: the rest is ``NullMedia``)."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
+        super().__init__(problem=None)
+        self._muted = False  # a recording has no mute: show the levels as recorded
         from tui.media.levels import LevelMeter as CoreMeter
 
         self._clock = clock
@@ -319,17 +323,6 @@ class ReplayMedia:
         self.mic.reset()
         self.model.reset()
 
-    @property
-    def audio_problem(self) -> str | None:
-        return None
-
-    @property
-    def muted(self) -> bool:
-        return False
-
-    def set_muted(self, muted: bool) -> None:
-        return None
-
     def readings(self, now: float) -> tuple[MeterReading, MeterReading]:
         out = []
         for meter, seen in ((self.mic, self.seen_mic), (self.model, self.seen_model)):
@@ -337,27 +330,6 @@ class ReplayMedia:
             out.append(MeterReading(r.level_dbfs, r.peak_dbfs, r.speaking, available=True) if seen else None)
         quiet = MeterReading(level_db=None)
         return out[0] or quiet, out[1] or quiet
-
-    def played_ms(self, generation: int) -> float | None:
-        return None
-
-    def handle_event(self, event: ev.SessionEvent) -> None:
-        return None
-
-    def interrupt(self) -> None:
-        return None
-
-    def toggle_video(self, source: str) -> bool | None:
-        return None
-
-    def set_devices(self, *, input_device: str | None, output_device: str | None) -> None:
-        return None
-
-    def start(self, session: Any) -> None:
-        return None
-
-    def stop(self) -> None:
-        return None
 
 
 # --------------------------------------------------------------------------------------------------------------
