@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import multiprocessing
 import statistics
 import sys
@@ -40,37 +39,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tui.recording.format import Input  # noqa: E402
 from tui.recording.reader import Recording, read_recording  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "tools"))
+from bench_replay import audio_parts  # noqa: E402
+
 RECORDINGS = ROOT / "recordings"
-
-
-# ------------------------------------------------------------------------------------------------ audio time
-
-
-def audio_seconds(rec: Recording) -> tuple[float, float]:
-    """(model audio s, mic audio s) carried by a recording."""
-    model = 0.0
-    for f in rec.frames:
-        if f.direction != "s2c" or not isinstance(f.msg, dict):
-            continue
-        sc = f.msg.get("serverContent") or f.msg.get("server_content") or {}
-        turn = sc.get("modelTurn") or sc.get("model_turn") or {}
-        for part in turn.get("parts") or []:
-            blob = part.get("inlineData") or part.get("inline_data") or {}
-            mime = str(blob.get("mimeType") or blob.get("mime_type") or "")
-            data = blob.get("data")
-            if not mime.startswith("audio/pcm") or data is None:
-                continue
-            raw = data if isinstance(data, bytes) else base64.b64decode(data + "=" * (-len(data) % 4), altchars=b"-_")
-            rate = int(mime.split("rate=")[1]) if "rate=" in mime else 24000
-            model += len(raw) / 2 / rate
-    mic = 0.0
-    for r in rec.records:
-        if isinstance(r, Input) and r.kind == "audio" and isinstance(r.data.get("pcm"), bytes):
-            mic += len(r.data["pcm"]) / 2 / int(r.data.get("rate", 16000))
-    return model, mic
 
 
 @dataclass
@@ -101,7 +75,7 @@ async def replay_one(path: Path, record_to: Path | None = None) -> ReplayRow:
     from tui.replay.check import CheckOptions, check
 
     rec = read_recording(path)
-    model, mic = audio_seconds(rec)
+    model, mic = audio_parts(rec)
     t0 = time.perf_counter()
     c0 = time.process_time()
     result = await check(path, CheckOptions(record_to=record_to))
@@ -308,7 +282,7 @@ async def concurrency(sessions: int, wait_s: float = 60.0) -> ConcurrencyResult:
             failures.append(f"r{n} {paths[n % len(paths)].stem}: {r[1]} {'; '.join(s_why)}".strip())
         else:
             passed += 1
-    audio = sum(audio_seconds(read_recording(paths[n % len(paths)]))[0] for n in range(sessions))
+    audio = sum(audio_parts(read_recording(paths[n % len(paths)]))[0] for n in range(sessions))
     return ConcurrencyResult(sessions, passed, wall, started, failures, audio)
 
 

@@ -49,8 +49,8 @@ IMPORT_S = time.perf_counter() - _t_import
 """Importing the replay machinery and the SDK, and freezing the heap (``settle_heap``)."""
 
 
-def audio_seconds(rec: Recording) -> float:
-    """The longer of the model audio and the mic audio a recording carries (0 for a text-only one)."""
+def audio_parts(rec: Recording) -> tuple[float, float]:
+    """(model audio s, mic audio s) a recording carries."""
     model = 0.0
     for f in rec.frames:
         if f.direction != "s2c" or not isinstance(f.msg, dict):
@@ -73,7 +73,12 @@ def audio_seconds(rec: Recording) -> float:
         for r in rec.records
         if isinstance(r, Input) and r.kind == "audio" and isinstance(r.data.get("pcm"), bytes)
     )
-    return max(model, mic)
+    return model, mic
+
+
+def audio_seconds(rec: Recording) -> float:
+    """The longer of the model audio and the mic audio a recording carries (0 for a text-only one)."""
+    return max(audio_parts(rec))
 
 
 @dataclass
