@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.live_driver import Driver as BaseDriver
 from tui.config import Settings
-from tui.live import events as ev
 from tui.live.session import LiveSession
-from tui.live.state import ModelTurn
 from tui.mock.faults import FaultPlan
 from tui.mock.server import MockOptions, MockServer, serve_mock
 from tui.recording.writer import Recorder
@@ -49,7 +47,7 @@ def settings_for(
     )
 
 
-class Driver:
+class Driver(BaseDriver):
     """Runs a session (with a recorder when the settings ask for one) and collects its events."""
 
     def __init__(self, settings: Settings) -> None:
@@ -57,57 +55,9 @@ class Driver:
         self.recorder = (
             Recorder.for_settings(settings, path=settings.recording.path) if settings.recording.enabled else None
         )
-        self.session = LiveSession(settings, tap=self.recorder)
-        self.events: list[ev.SessionEvent] = []
-        self._cond = asyncio.Condition()
-        self._task: asyncio.Task[None] | None = None
-        self._consumer: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> Driver:
-        self._task = asyncio.create_task(self.session.run())
-        self._consumer = asyncio.create_task(self._consume())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.session.close()
-        await self.run_to_end()
-
-    async def _consume(self) -> None:
-        async for e in self.session.events():
-            async with self._cond:
-                self.events.append(e)
-                self._cond.notify_all()
-
-    async def wait_for(
-        self, kind: type[Any], pred: Callable[[Any], bool] = lambda e: True, *, after: int = 0, timeout: float = 5
-    ) -> Any:
-        async def find() -> Any:
-            async with self._cond:
-                while True:
-                    for e in self.events[after:]:
-                        if isinstance(e, kind) and pred(e):
-                            return e
-                    await self._cond.wait()
-
-        return await asyncio.wait_for(find(), timeout)
-
-    def mark(self) -> int:
-        return len(self.events)
-
-    def of(self, kind: type[Any], after: int = 0) -> list[Any]:
-        return [e for e in self.events[after:] if isinstance(e, kind)]
-
-    async def turn(self, text: str, *, timeout: float = 5) -> ModelTurn:
-        m = self.mark()
-        await self.session.send_text(text)
-        done = await self.wait_for(ev.TurnComplete, after=m, timeout=timeout)
-        turn = self.session.state.model_turn(done.generation)
-        assert isinstance(turn, ModelTurn)
-        return turn
+        super().__init__(LiveSession(settings, tap=self.recorder))
 
     async def run_to_end(self, timeout: float = 10) -> None:
-        assert self._task is not None and self._consumer is not None
-        await asyncio.wait_for(self._task, timeout)
-        await asyncio.wait_for(self._consumer, timeout)
+        await super().run_to_end(timeout)
         if self.recorder is not None and not self.recorder.closed:
             await self.recorder.aclose()
