@@ -313,14 +313,16 @@ def audio_section(args: argparse.Namespace) -> Callable[[Report], None]:
                     f"underruns under bursty arrival, model `{model}`, {args.turns} turns of 2–10 s ({how})",
                     f"{b.underruns} underruns ({b.turns_with_underrun} turns hit), added latency p50 "
                     f"{ba.pct(b.latency_ms, 0.5):.0f} ms, max {lat:.0f} ms",
-                    "0 at ≤ 150 ms",
-                    b.underruns == 0 and lat <= 150,
+                    # A verdict only for what ships; the earlier default is shown to explain the change.
+                    "0 at ≤ 150 ms" if prebuffer == 140.0 else "",
+                    (b.underruns == 0 and lat <= 150) if prebuffer == 140.0 else None,
                 )
         report.details.append(
             "Audio arrival models (`tools/bench_audio.py`): `captured` replays the chunk timings of the real "
             "gemini-3.8 captures; `bursts` = 1–3 back-to-back 100–240 ms chunks then a 150–180 ms gap; `paced+gaps` = "
             "generation at exactly real time with half the deliveries stalled 150–180 ms (the harshest case that can "
-            "work at all).\n"
+            "work at all: a stall longer than the buffered audio always runs dry, so no pre-buffer ≤ 150 ms reaches 0 "
+            "here; only time-stretching playback, which this client does not do, could).\n"
         )
 
     return run
