@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -165,14 +166,13 @@ Record: TypeAlias = Open | Frame | Close | Input | Gap | End
 
 def _b64_candidates(s: str) -> tuple[str, ...]:
     """Flavours that could have produced ``s`` (empty when ``s`` is not canonical base64 of any)."""
-    if len(s) < _MIN_BLOB_CHARS:
+    return _candidates_of(len(s), "-" in s or "_" in s, "+" in s or "/" in s, s.endswith("="))
+
+
+@functools.cache  # a handful of distinct arguments (the length only matters below 4 and modulo 4)
+def _candidates_facts(short: bool, url: bool, std: bool, padded: bool, unpadded: bool) -> tuple[str, ...]:
+    if short or (url and std):
         return ()
-    url = "-" in s or "_" in s
-    std = "+" in s or "/" in s
-    if url and std:
-        return ()
-    padded = s.endswith("=")
-    unpadded = len(s) % 4 != 0
     out: list[str] = []
     for flav in _B64_FLAVOURS:
         is_url = flav.startswith("u")
@@ -183,6 +183,11 @@ def _b64_candidates(s: str) -> tuple[str, ...]:
             continue
         out.append(flav)
     return tuple(out)
+
+
+def _candidates_of(n: int, url: bool, std: bool, padded: bool) -> tuple[str, ...]:
+    """:func:`_b64_candidates` from the facts about a string of ``n`` characters."""
+    return _candidates_facts(n < _MIN_BLOB_CHARS, url, std, padded, n % 4 != 0)
 
 
 def b64_encode(data: bytes, flavour: str) -> str:
@@ -710,6 +715,88 @@ def _ph_payload(i: int) -> msgpack.ExtType:
 def splice_payloads(text: str) -> tuple[str, list[str]] | None:
     """The skeleton of ``text`` and its long ``data`` values (see the splicing note above), or None."""
     return _splice(text)
+
+
+_DATA_KEY_B: Final = _DATA_KEY.encode()
+_HOLE_JSON_B: Final = _HOLE_JSON.encode()
+_WS_B: Final = frozenset(b" \t\r\n")
+_KEY_BEFORE_B: Final = frozenset(b"{, \t\r\n")
+
+
+def splice_spans(b: bytes) -> tuple[bytes, list[tuple[int, int]]] | None:
+    """:func:`splice_payloads` on the UTF-8 bytes of a frame, giving the cut values as ``(start, end)`` offsets.
+
+    For the writer's template path (no copies of the payloads, no decoding of the text). It looks at the same
+    places as :func:`_splice` but cuts every long value there, without ``_splice``'s ASCII/backslash test: a value
+    ``_splice`` would keep is never base64, so a caller that decodes each cut value strictly (as the template path
+    does) falls back to the general path for it. Otherwise the skeleton is the UTF-8 of ``_splice``'s.
+    """
+    i = b.find(_DATA_KEY_B)
+    if i < 0 or _HOLE_JSON_B in b:
+        return None
+    n = len(b)
+    pieces: list[bytes] = []
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while i >= 0:
+        j = i + len(_DATA_KEY_B)
+        while j < n and b[j] in _WS_B:
+            j += 1
+        if i > 0 and b[i - 1] in _KEY_BEFORE_B and j < n and b[j] == 0x22:  # '"'
+            end = b.find(b'"', j + 1)
+            if end < 0:
+                return None
+            if end - j - 1 >= _SPLICE_MIN:
+                pieces.append(b[pos:j])
+                pieces.append(_HOLE_JSON_B)
+                spans.append((j + 1, end))
+                pos = end + 1
+            j = end + 1
+        i = b.find(_DATA_KEY_B, j)
+    if not spans:
+        return None
+    pieces.append(b[pos:])
+    return b"".join(pieces), spans
+
+
+def span_flavour(b: bytes, spans: list[tuple[int, int]]) -> str | None:
+    """:func:`payload_flavour` of the values at ``spans`` in ``b`` (searched in place)."""
+    allowed = set(_B64_FLAVOURS)
+    found = False
+    for start, end in spans:
+        url = b.find(b"-", start, end) >= 0 or b.find(b"_", start, end) >= 0
+        std = b.find(b"+", start, end) >= 0 or b.find(b"/", start, end) >= 0
+        cands = _candidates_of(end - start, url, std, b[end - 1] == 0x3D)  # '='
+        if cands and allowed.intersection(cands):
+            allowed.intersection_update(cands)
+            found = True
+    return next((f for f in _B64_FLAVOURS if f in allowed), "u") if found else None
+
+
+def b64_encode_bytes(data: bytes, flavour: str) -> bytes:
+    """:func:`b64_encode` as ASCII bytes."""
+    out: bytes = _b64.urlsafe_b64encode(data) if flavour.startswith("u") else _b64.b64encode(data)
+    return out.rstrip(b"=") if flavour.endswith("n") else out
+
+
+def b64_decode_bytes(v: bytes, flavour: str) -> bytes | None:
+    """Strictly decode the ASCII bytes ``v`` of base64 in ``flavour`` (None when it is not such base64)."""
+    if flavour.endswith("n"):
+        v += b"=" * (-len(v) % 4)
+    try:
+        out: bytes = _b64.b64decode(v, altchars=b"-_" if flavour.startswith("u") else None, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return out
+
+
+def bin_header(n: int) -> bytes:
+    """The msgpack ``bin`` header of an ``n``-byte payload (what ``packb(payload, use_bin_type=True)`` starts with)."""
+    if n < 0x100:
+        return b"\xc4" + n.to_bytes(1, "big")
+    if n < 0x10000:
+        return b"\xc5" + n.to_bytes(2, "big")
+    return b"\xc6" + n.to_bytes(4, "big")
 
 
 def payload_flavour(blobs: list[str]) -> str | None:

@@ -71,6 +71,10 @@ _SHAPES: Final = re.compile(
 """Credential shapes found anywhere in text (the ``Bearer ``/``key=`` prefix is kept, so the text stays readable)."""
 
 
+_SHAPES_B: Final = re.compile(_SHAPES.pattern.encode("ascii"))
+"""``_SHAPES`` for ASCII bytes (only used on base64 text, where ``\\s`` in either form matches nothing)."""
+
+
 def _shape_sub(m: re.Match[str]) -> str:
     return (m.group("p") or m.group("q") or "") + REDACTED
 
@@ -126,6 +130,7 @@ class Redactor:
         # (if the longer one is there, so is the shorter): what :meth:`prepared_is_clean` looks for in payloads.
         in_b64 = [f for f in self._forms if _B64_CHARS.fullmatch(f)]
         self._blob_forms: tuple[str, ...] = tuple(f for f in in_b64 if not any(g != f and g in f for g in in_b64))
+        self._blob_forms_b: tuple[bytes, ...] = tuple(f.encode("ascii") for f in self._blob_forms)
 
     # -- plain values -------------------------------------------------------------------------------
 
@@ -218,6 +223,18 @@ class Redactor:
         if raw is None or (pad >= 0 and v[pad:].strip("=")):
             return False  # not plain base64: frame() may treat it as text
         if any(f in v for f in self._blob_forms) or _SHAPES.fullmatch(v):
+            return False
+        return not any(secret in raw for secret in self._bytes)
+
+    def payload_bytes_is_clean(self, v: bytes, raw: bytes) -> bool:
+        """:meth:`payload_is_clean` for a value given as its ASCII bytes ``v`` that decoded strictly to ``raw``
+        (so ``v`` holds only base64 characters, where the bytes and text forms of each check agree)."""
+        if not self.enabled:
+            return True
+        pad = v.find(b"=")
+        if pad >= 0 and v[pad:].strip(b"="):
+            return False
+        if any(f in v for f in self._blob_forms_b) or _SHAPES_B.fullmatch(v):
             return False
         return not any(secret in raw for secret in self._bytes)
 

@@ -39,16 +39,16 @@ from tui.recording.format import (
     Direction,
     Header,
     StringTable,
-    b64_decode,
-    b64_encode,
+    b64_decode_bytes,
+    b64_encode_bytes,
+    bin_header,
     encode_frame,
     encode_prepared,
     make_template,
     pack_payload,
-    payload_flavour,
     prepare_frame,
-    splice_payloads,
-    wire_len,
+    span_flavour,
+    splice_spans,
 )
 from tui.recording.redact import Redactor
 
@@ -77,6 +77,10 @@ def sdk_version() -> str:
     except Exception:
         return "unknown"
 
+
+_LINGER_S: Final = 0.02
+"""After the first record of a burst arrives, the writer thread waits this long for more before writing them all
+(records reach the kernel at most this much later; a SIGKILL loses what is still queued)."""
 
 _BATCH_RECORDS: Final = 256
 _BATCH_BYTES: Final = 4 << 20
@@ -140,8 +144,8 @@ class RecordWriter:
         self._strings: StringTable | None = None  # the header is written literally; interning starts after it
         self._batch: list[bytes] | None = None
         self._batch_bytes = 0
-        self._templates: dict[tuple[bool, str, str], tuple[bytes, ...]] = {}
-        """(binary frame, base64 flavour, skeleton text) → the packed record cut at its time and payloads."""
+        self._templates: dict[tuple[bool, str, bytes], tuple[bytes, ...]] = {}
+        """(binary frame, base64 flavour, skeleton as UTF-8) → the packed record cut at its time and payloads."""
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
         flags |= os.O_TRUNC if overwrite else os.O_EXCL
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -185,9 +189,10 @@ class RecordWriter:
         each payload is checked here to decode and re-encode to exactly its text and to hold no secret), at a
         fraction of the cost. Anything else takes the general path.
         """
-        self.wire_bytes += wire_len(data)
+        wire = data if isinstance(data, bytes) else data.encode("utf-8")
+        self.wire_bytes += len(wire)
         kind = "c" if direction == "c2s" else "s"
-        if self._templates and self._write_like_before(t_us, kind, data):
+        if self._templates and self._write_like_before(t_us, kind, data, wire):
             return
         prepared = prepare_frame(data)
         if prepared is not None and self.redactor.prepared_is_clean(prepared):
@@ -199,32 +204,36 @@ class RecordWriter:
                     if len(self._templates) >= _TEMPLATES_MAX:
                         self._templates.clear()
                     flavour, chunks = made
-                    self._templates[(isinstance(data, bytes), flavour, prepared.skeleton)] = chunks
+                    self._templates[(isinstance(data, bytes), flavour, prepared.skeleton.encode("utf-8"))] = chunks
             return
         fields = encode_frame(self.redactor.frame(data), self._find_ref)
         self._write({"k": kind, "t": t_us, **fields})
 
-    def _write_like_before(self, t_us: int, kind: str, data: str | bytes) -> bool:
-        try:
-            text = data.decode("utf-8") if isinstance(data, bytes) else data
-        except UnicodeDecodeError:
-            return False
-        spliced = splice_payloads(text)
+    def _write_like_before(self, t_us: int, kind: str, data: str | bytes, wire: bytes) -> bool:
+        """The template path of :meth:`write_frame`, on the frame's UTF-8 bytes ``wire`` (False: not written)."""
+        spliced = splice_spans(wire)
         if spliced is None:
             return False
-        skeleton, blobs = spliced
-        flavour = payload_flavour(blobs)
-        chunks = self._templates.get((isinstance(data, bytes), flavour or "", skeleton))
-        if chunks is None or flavour is None:
+        skeleton, spans = spliced
+        flavour = span_flavour(wire, spans)
+        if flavour is None:
+            return False
+        chunks = self._templates.get((isinstance(data, bytes), flavour, skeleton))
+        if chunks is None:
             return False
         red = self.redactor
         parts = [chunks[0], _pack(t_us), chunks[1]]
-        for blob, chunk in zip(blobs, chunks[2:], strict=True):
-            raw = b64_decode(blob)
-            if raw is None or b64_encode(raw, flavour) != blob or not red.payload_is_clean(blob, raw):
+        for (start, end), chunk in zip(spans, chunks[2:], strict=True):
+            v = wire[start:end]
+            raw = b64_decode_bytes(v, flavour)
+            # The safety net: the stored bytes must give back exactly this text, and hold no secret.
+            if raw is None or b64_encode_bytes(raw, flavour) != v or not red.payload_bytes_is_clean(v, raw):
                 return False
-            parts.append(pack_payload(raw, self._find_ref(raw)))
-            parts.append(chunk)
+            ref = self._find_ref(raw)
+            if ref is None:
+                parts += (bin_header(len(raw)), raw, chunk)
+            else:
+                parts += (pack_payload(raw, ref), chunk)
         self._write_packed(b"".join(parts), t_us)
         return True
 
@@ -417,6 +426,7 @@ class Recorder:
         max_queue_bytes: int = 64 << 20,
         max_queue_items: int = 50_000,
         fsync_interval_s: float = 1.0,
+        linger_s: float = _LINGER_S,
         clock_ns: Callable[[], int] = time.monotonic_ns,
         created_unix: float | None = None,
     ) -> None:
@@ -438,6 +448,9 @@ class Recorder:
         self._max_bytes = max_queue_bytes
         self._max_items = max_queue_items
         self._fsync_interval = fsync_interval_s
+        self._linger = linger_s
+        self._idle = False
+        """The writer thread is waiting for records (only then does ``_put`` wake it)."""
         self._cond = threading.Condition()
         self._items: deque[tuple[Any, ...]] = deque()
         self._queued_bytes = 0
@@ -521,7 +534,7 @@ class Recorder:
         """Write what is queued, an ``end`` record, fsync and close. Blocking: use ``aclose`` on a loop."""
         with self._cond:
             self._closing = True
-            self._cond.notify()
+            self._cond.notify_all()
         self._thread.join(timeout)
         return self.stats()
 
@@ -562,7 +575,9 @@ class Recorder:
                     self._items.append(("gap", t_us, count, nbytes, "recorder queue full (disk too slow)"))
                 self._items.append(item)
                 self._queued_bytes += size
-                self._cond.notify()
+                if self._idle:
+                    self._idle = False
+                    self._cond.notify()
         if problem is not None:
             log.error("%s", problem)
             self._report(problem)
@@ -584,7 +599,13 @@ class Recorder:
                     wait = self._fsync_interval - (time.monotonic() - last_sync) if dirty else None
                     if wait is not None and wait <= 0:
                         break
+                    self._idle = True
                     self._cond.wait(wait)
+                    self._idle = False
+                if self._items and not self._closing and self._linger > 0:
+                    # Let a burst gather before taking it: one wake-up (and one GIL hand-over from the busy event
+                    # loop) per batch instead of one per frame. ``close`` still wakes the thread at once.
+                    self._cond.wait(self._linger)
                 batch = list(self._items)
                 self._items.clear()
                 self._queued_bytes = 0
