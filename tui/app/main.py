@@ -39,10 +39,10 @@ from tui.app.ports import (
 )
 from tui.app.screens.main import LiveScreen
 from tui.app.widgets.protocol_log import ProtocolTap
-from tui.live import events as ev
 
 if TYPE_CHECKING:
     from tui.config import Settings
+    from tui.live import events as ev  # 27 dataclasses: loaded after the first paint, with the session
 
 log = logging.getLogger(__name__)
 
@@ -309,6 +309,8 @@ class LiveApp(App[int]):
 
     def _media_notice(self, notice: ev.SessionEvent) -> None:
         """The media bridge reports a problem (no device, echo…): a notification and a transcript line."""
+        from tui.live import events as ev
+
         if not isinstance(notice, ev.Notice):
             return
         self._media_notices += 1
@@ -317,6 +319,8 @@ class LiveApp(App[int]):
 
     def _notify_for(self, event: ev.SessionEvent) -> None:
         """Clear notifications for what a person must know: bad key, connection lost, resuming, fatal errors."""
+        from tui.live import events as ev  # loaded by then (the session made the event): a dict lookup
+
         match event:
             case ev.Fatal(message=message):
                 self.notify(message, title="Session ended", severity="error", timeout=30)

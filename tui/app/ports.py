@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tui.app.widgets.level_meter import MeterReading
-from tui.live.events import SessionEvent
 
 if TYPE_CHECKING:
     from tui.config import Settings
+    from tui.live.events import SessionEvent
     from tui.live.tap import FrameTap
 
 
@@ -165,7 +165,7 @@ class TeeTap:
 
 
 SessionFactory = Callable[["Settings", "FrameTap"], SessionPort]
-MediaFactory = Callable[["Settings", Callable[[SessionEvent], None]], MediaPort]
+MediaFactory = Callable[["Settings", Callable[["SessionEvent"], None]], MediaPort]
 """``(settings, on_notice)``: the media part calls ``on_notice`` with ``Notice`` events for the user."""
 RecorderFactory = Callable[["Settings"], RecorderPort]
 EndpointFactory = Callable[["Settings"], AbstractAsyncContextManager[tuple["Settings", bool]]]

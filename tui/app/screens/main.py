@@ -8,6 +8,7 @@ events a second and most change nothing visible).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -22,7 +23,9 @@ from tui.app.widgets.protocol_log import ProtocolLog
 from tui.app.widgets.status_bar import DemoBanner, StatusBar
 from tui.app.widgets.tool_calls import ToolCallsPane
 from tui.app.widgets.transcript import Transcript
-from tui.live import events as ev
+
+if TYPE_CHECKING:  # the events module (27 dataclasses) loads after the first paint, with the session
+    from tui.live import events as ev
 
 PANE_HZ = 5.0
 """How often the transcript, tool calls and protocol log repaint (changes are batched in between)."""
@@ -156,6 +159,8 @@ class LiveScreen(Screen[None]):
 
     def show_event(self, event: ev.SessionEvent) -> None:
         """Route one session event to the panes that show it."""
+        from tui.live import events as ev  # loaded by then (the session made the event): a dict lookup
+
         self.transcript.apply(event)
         status = self.status_bar
         match event:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.segment import Segment
 from rich.text import Text
@@ -12,7 +14,10 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui.app.thumbnail import cells_to_strips, half_block_cells, tokens_per_frame
-from tui.live.events import FrameSent
+
+if TYPE_CHECKING:  # the events module (27 dataclasses) loads after the first paint, with the session
+    from tui.app.graphics import KittyImages
+    from tui.live.events import FrameSent
 
 STRIP_FRAMES = 4
 """How many recent frames the strip keeps."""
@@ -59,6 +64,9 @@ class FramePreview(Widget):
         self._times: deque[float] = deque(maxlen=6)
         self._large: list[Strip] = []
         self._large_for: tuple[int, int, int] | None = None
+        self._kitty: KittyImages | None = None
+        """Kitty graphics for the large picture (tui/app/graphics.py), if the terminal asked for them."""
+        self._kitty_decided = False
         self.frames_shown = 0
         """Frames received so far."""
         self.error: str | None = None
@@ -117,6 +125,7 @@ class FramePreview(Widget):
             self.refresh()
 
     def clear(self) -> None:
+        self._forget_pictures()
         self._recent.clear()
         self._times.clear()
         self._large = []
@@ -140,10 +149,51 @@ class FramePreview(Widget):
             self._large = []
             if self._recent and self.error is None:
                 try:
-                    self._large = cells_to_strips(half_block_cells(self._recent[-1].frame.jpeg, width, rows))
+                    jpeg = self._recent[-1].frame.jpeg
+                    kitty = self._kitty_images()
+                    if kitty is not None:
+                        self._large = self._send_picture(kitty, jpeg, width, rows)
+                    else:
+                        self._large = cells_to_strips(half_block_cells(jpeg, width, rows))
                 except ValueError as exc:
                     self.error = str(exc)
         return self._large
+
+    def _kitty_images(self) -> KittyImages | None:
+        """The kitty path, if ``ui.thumbnails`` and this terminal ask for it (decided at the first picture, by then
+        the settings are loaded)."""
+        if not self._kitty_decided:
+            from tui.app import graphics
+
+            self._kitty_decided = True
+            settings = getattr(self.app, "settings", None)
+            requested = settings.ui.thumbnails if settings is not None else "auto"
+            mode = graphics.detect(requested, os.environ)
+            app = self.app
+            ok = graphics.usable(mode, headless=app.is_headless, color_system=app.console.color_system)
+            self._kitty = graphics.KittyImages() if ok else None
+        return self._kitty
+
+    def _write(self, escapes: str) -> None:
+        # Textual writes its own out-of-band escapes (OSC 52 in App.copy_to_clipboard) through the driver the same
+        # way; written while the compositor renders, they reach the terminal before this frame's placeholder cells.
+        driver = self.app._driver
+        if driver is not None and escapes:
+            driver.write(escapes)
+
+    def _send_picture(self, kitty: KittyImages, jpeg: bytes, width: int, rows: int) -> list[Strip]:
+        from tui.app.graphics import placeholder_strips
+
+        sent = kitty.send(jpeg, width, rows)
+        self._write(sent.escapes)
+        return placeholder_strips(sent.image_id, sent.cols, sent.rows, self.rich_style)
+
+    def _forget_pictures(self) -> None:
+        if self._kitty is not None:
+            self._write(self._kitty.forget_all())
+
+    def on_unmount(self) -> None:
+        self._forget_pictures()
 
     def render_line(self, y: int) -> Strip:
         width, rows, show_strip = self._layout()

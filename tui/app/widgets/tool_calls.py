@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from tui.app.widgets.block_scroll import BlockScroll
-from tui.live import events as ev
+
+if TYPE_CHECKING:  # the events module (27 dataclasses) loads after the first paint, with the session
+    from tui.live import events as ev
 
 STATUS_MARK: dict[str, str] = {
     "pending": "… pending",
@@ -72,6 +75,8 @@ class ToolCallsPane(BlockScroll):
 
     def apply(self, event: ev.SessionEvent) -> None:
         """Follow the runner's status changes and the server's cancellations."""
+        from tui.live import events as ev  # loaded by then (the session made the event): a dict lookup
+
         match event:
             case ev.ToolCall(calls=calls):
                 for call in calls:

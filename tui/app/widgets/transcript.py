@@ -7,13 +7,18 @@ change names. Turns are bounded (``max_turns``), so memory and repaint cost stay
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING
 
 from rich.style import Style
 from rich.text import Span, Text
 
 from tui.app.widgets.block_scroll import BlockScroll
-from tui.live import events as ev
-from tui.live.state import ConversationState, ModelTurn, UserTurn
+
+if TYPE_CHECKING:
+    # The core's events and state modules (33 dataclasses, ~15 ms) load after the first paint: the empty
+    # transcript needs neither, so the state is built on first use (by then the session has imported them).
+    from tui.live import events as ev
+    from tui.live.state import ConversationState, ModelTurn, UserTurn
 
 SystemKey = tuple[str, int]
 
@@ -79,17 +84,28 @@ class Transcript(BlockScroll):
         super().__init__(max_blocks=2 * max_turns, flush_hz=flush_hz, id=id, classes=classes)
         self._clock = clock
         """Seconds since the session started (injected: frozen in snapshots, recording time in replay)."""
-        self.state = ConversationState(max_turns=max_turns, clock=clock)
-        """The pure turn state this view renders."""
+        self._max_turns = max_turns
+        self._state: ConversationState | None = None
         self._played: dict[int, float] = {}
         self._system: dict[SystemKey, tuple[float, str, bool]] = {}
         self._next_system = 0
+
+    @property
+    def state(self) -> ConversationState:
+        """The pure turn state this view renders (built on first use, see the imports)."""
+        if self._state is None:
+            from tui.live.state import ConversationState
+
+            self._state = ConversationState(max_turns=self._max_turns, clock=self._clock)
+        return self._state
 
     # ------------------------------------------------------------------ queries
 
     @property
     def last_latency_ms(self) -> float | None:
         """Milliseconds from the end of the user's input to the model's first output, for the latest turn."""
+        from tui.live.state import ModelTurn
+
         for turn in reversed(self.state.turns):
             if isinstance(turn, ModelTurn) and turn.latency_ms is not None:
                 return turn.latency_ms
@@ -102,6 +118,8 @@ class Transcript(BlockScroll):
 
     def apply(self, event: ev.SessionEvent) -> None:
         """Fold one event into the turns and mark the changed turns for repaint."""
+        from tui.live import events as ev  # loaded by then (the session made the event): a dict lookup
+
         audio_only = isinstance(event, ev.ModelAudio)
         for change in self.state.apply(event):
             if change.kind == "dropped":
@@ -115,18 +133,18 @@ class Transcript(BlockScroll):
 
     def reset(self) -> None:
         """Forget every turn (the replay viewer rebuilds from the first record)."""
-        self.state = ConversationState(max_turns=self.state.max_turns, clock=self._clock)
+        self._state = None  # a fresh state on next use, same bound
         self._played.clear()
         self._system.clear()
         self.clear_blocks()
 
     def set_max_turns(self, max_turns: int) -> None:
         """Change the bound before the session starts (the UI settings arrive after the first paint)."""
-        if max_turns == self.state.max_turns:
+        if max_turns == self._max_turns:
             return
         self.max_blocks = max(1, 2 * max_turns)
+        self._max_turns = max_turns
         self.reset()
-        self.state = ConversationState(max_turns=max_turns, clock=self._clock)
 
     def note_user_input_end(self) -> None:
         """The user's input ended locally (for latency)."""
@@ -166,6 +184,8 @@ class Transcript(BlockScroll):
             out.append(f"{_fmt_clock(t)} ", "@transcript--meta")
             out.append(message, "@transcript--error" if error else "@transcript--system")
             return self._resolve(out)
+        from tui.live.state import UserTurn
+
         turn = self.state.turn(int(key))  # type: ignore[call-overload]
         if turn is None:
             return Text()
