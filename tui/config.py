@@ -223,8 +223,10 @@ class UISettings(_Section):
     """Turns kept on screen; older ones are dropped (memory stays bounded)."""
     protocol_log_max: int = 2000
     """Protocol log entries kept."""
-    thumbnails: Literal["auto", "halfblock", "none"] = "auto"
-    """Frame preview rendering (``none``: figures only, no picture)."""
+    thumbnails: Literal["auto", "kitty", "halfblock", "none"] = "auto"
+    """Frame preview rendering: ``auto`` uses kitty graphics only where the terminal clearly supports them (kitty,
+    ghostty; not inside tmux/screen; over SSH only with TERM=xterm-kitty), else half blocks; ``kitty`` forces them
+    (needs 24-bit colour); ``halfblock`` never sends graphics; ``none``: figures only, no picture."""
     settings_first: bool = False
     """Open the session settings (model, modality, voice, system instruction) before connecting."""
 
