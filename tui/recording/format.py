@@ -773,12 +773,6 @@ def span_flavour(b: bytes, spans: list[tuple[int, int]]) -> str | None:
     return next((f for f in _B64_FLAVOURS if f in allowed), "u") if found else None
 
 
-def b64_encode_bytes(data: bytes, flavour: str) -> bytes:
-    """:func:`b64_encode` as ASCII bytes."""
-    out: bytes = _b64.urlsafe_b64encode(data) if flavour.startswith("u") else _b64.b64encode(data)
-    return out.rstrip(b"=") if flavour.endswith("n") else out
-
-
 def b64_decode_bytes(v: bytes, flavour: str) -> bytes | None:
     """Strictly decode the ASCII bytes ``v`` of base64 in ``flavour`` (None when it is not such base64)."""
     if flavour.endswith("n"):
@@ -788,6 +782,81 @@ def b64_decode_bytes(v: bytes, flavour: str) -> bytes | None:
     except (binascii.Error, ValueError):
         return None
     return out
+
+
+_URL_TABLE: Final = bytes.maketrans(b"+/", b"-_")
+_STD_TABLE: Final = bytes.maketrans(b"-_", b"+/")
+
+
+def b64_body_end(v: bytes, start: int, end: int) -> int:
+    """Where the groups of four in ``v[start:end]`` that decode to three bytes each end: the whole when it has no
+    padding and a whole number of groups, else where its last (possibly partial) group starts."""
+    n = end - start
+    if n % 4 == 0 and n and v[end - 1] != 0x3D:  # '='
+        return end
+    return start + max(0, (n - 1) // 4 * 4)
+
+
+def b64_decode_bodies(bodies: list[bytes], flavour: str) -> list[bytes] | None:
+    """Decode the whole-group prefixes (:func:`b64_body_end`) of many payloads of one flavour in a single call (the
+    bytes of each, in order), or None when any of them is not strictly base64 of that flavour's alphabet.
+
+    One call instead of one per payload: a decoding call on a large payload gives up the GIL, and the recorder's
+    writer thread then has to win it back from the busy event loop, once per payload."""
+    joined = b"".join(bodies)
+    url = flavour[0] == "u"
+    if b"=" in joined or ((b"+" in joined or b"/" in joined) if url else (b"-" in joined or b"_" in joined)):
+        return None
+    raw = b64_decode_bytes(joined, flavour[0])
+    if raw is None or len(raw) != len(joined) // 4 * 3:
+        return None
+    out: list[bytes] = []
+    pos = 0
+    for body in bodies:
+        n = len(body) // 4 * 3
+        out.append(raw[pos : pos + n])
+        pos += n
+    return out
+
+
+def b64_decode_exact(v: bytes, flavour: str, body: bytes | None = None) -> bytes | None:
+    """The bytes the ASCII base64 ``v`` spells in ``flavour``, or None unless encoding them gives back ``v`` exactly.
+
+    As strict as decoding and comparing a full re-encoding, with one encoding call less (each such call on a large
+    payload gives up the GIL, which the recorder's writer thread then has to win back from the event loop): ``v``
+    must use only its flavour's alphabet and padding, decode strictly, and every group of four characters but the
+    last stands for its three bytes in exactly one way, so only the last group (where unused bits can be set) is
+    re-encoded and compared.
+    """
+    url = b"-" in v or b"_" in v
+    std = b"+" in v or b"/" in v
+    if flavour not in _candidates_facts(False, url, std, v.endswith(b"="), len(v) % 4 != 0):
+        return None
+    cut = b64_body_end(v, 0, len(v))
+    if body is not None and len(body) != cut // 4 * 3:
+        return None
+    if body is not None and cut == len(v):
+        return body  # whole groups only, each standing for its three bytes in exactly one way
+    if body is None:
+        raw = b64_decode_bytes(v, flavour)
+        if raw is None:
+            return None
+    else:  # ``body``: the bytes of ``v[:cut]`` (b64_decode_bodies); decode the last group here
+        last = v[cut:]
+        if flavour.endswith("n"):
+            last += b"=" * (-len(last) % 4)
+        if flavour[0] == "u":
+            last = last.translate(_STD_TABLE)
+        try:
+            raw = body + binascii.a2b_base64(last, strict_mode=True)  # 4 characters: holds the GIL
+        except binascii.Error:
+            return None
+    tail = binascii.b2a_base64(raw[cut // 4 * 3 :], newline=False)  # at most 3 bytes: holds the GIL
+    if flavour[0] == "u":
+        tail = tail.translate(_URL_TABLE)
+    if flavour.endswith("n"):
+        tail = tail.rstrip(b"=")
+    return raw if tail == v[cut:] else None
 
 
 def bin_header(n: int) -> bytes:

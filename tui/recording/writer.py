@@ -39,8 +39,9 @@ from tui.recording.format import (
     Direction,
     Header,
     StringTable,
-    b64_decode_bytes,
-    b64_encode_bytes,
+    b64_body_end,
+    b64_decode_bodies,
+    b64_decode_exact,
     bin_header,
     encode_frame,
     encode_prepared,
@@ -82,6 +83,9 @@ _LINGER_S: Final = 0.02
 """After the first record of a burst arrives, the writer thread waits this long for more before writing them all
 (records reach the kernel at most this much later; a SIGKILL loses what is still queued)."""
 
+_PREPARE_CHUNK: Final = 64
+"""Queued records whose payloads the writer thread decodes together (``RecordWriter.prepare_frames``)."""
+
 _BATCH_RECORDS: Final = 256
 _BATCH_BYTES: Final = 4 << 20
 """A held batch is written once it has this many records or bytes (``RecordWriter.begin_batch``)."""
@@ -89,14 +93,18 @@ _BATCH_BYTES: Final = 4 << 20
 
 def _write_all(fd: int, blobs: list[bytes]) -> None:
     """Write ``blobs`` in order with as few calls as the kernel allows (it may take part of a call)."""
+    n = os.writev(fd, blobs)  # a regular file takes it all unless the disk fills up
+    if n == sum(map(len, blobs)):
+        return
     views = [memoryview(b) for b in blobs if b]
     while views:
-        n = os.writev(fd, views)
         while views and n >= len(views[0]):
             n -= len(views[0])
             views.pop(0)
         if views and n:
             views[0] = views[0][n:]
+        if views:
+            n = os.writev(fd, views)
 
 
 def _pack(obj: Any) -> bytes:
@@ -144,6 +152,8 @@ class RecordWriter:
         self._strings: StringTable | None = None  # the header is written literally; interning starts after it
         self._batch: list[bytes] | None = None
         self._batch_bytes = 0
+        self._prepared: dict[int, tuple[Any, ...]] = {}
+        """id(frame data) → what :meth:`prepare_frames` worked out for it."""
         self._templates: dict[tuple[bool, str, bytes], tuple[bytes, ...]] = {}
         """(binary frame, base64 flavour, skeleton as UTF-8) → the packed record cut at its time and payloads."""
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
@@ -209,25 +219,63 @@ class RecordWriter:
         fields = encode_frame(self.redactor.frame(data), self._find_ref)
         self._write({"k": kind, "t": t_us, **fields})
 
+    def prepare_frames(self, frames: list[str | bytes]) -> None:
+        """Get ready to write ``frames`` (a batch, in order): what the template path of :meth:`write_frame` needs
+        for each is worked out now, and all their payloads are decoded together (``format.b64_decode_bodies``: one
+        call per batch, not per frame). Pure preparation: nothing is written, and :meth:`write_frame` checks each
+        payload as before. Dropped at :meth:`flush`."""
+        self._prepared.clear()
+        groups: dict[str, list[tuple[list[bytes | None], int, bytes]]] = {}
+        for data in frames:
+            try:
+                wire = data if isinstance(data, bytes) else data.encode("utf-8")
+            except UnicodeEncodeError:
+                continue  # write_frame reports it
+            spliced = splice_spans(wire)
+            if spliced is None:
+                continue
+            skeleton, spans = spliced
+            flavour = span_flavour(wire, spans)
+            if flavour is None:
+                continue
+            bodies: list[bytes | None] = [None] * len(spans)
+            # The entry holds ``data`` itself, so its id cannot be reused while the entry exists.
+            self._prepared[id(data)] = (data, wire, skeleton, spans, flavour, bodies)
+            group = groups.setdefault(flavour[0], [])
+            for k, (start, end) in enumerate(spans):
+                group.append((bodies, k, wire[start : b64_body_end(wire, start, end)]))
+        for letter, slots in groups.items():
+            decoded = b64_decode_bodies([body for _, _, body in slots], letter)
+            if decoded is not None:  # else each payload is decoded on its own, as without this
+                for (bodies, k, _), raw in zip(slots, decoded, strict=True):
+                    bodies[k] = raw
+
     def _write_like_before(self, t_us: int, kind: str, data: str | bytes, wire: bytes) -> bool:
         """The template path of :meth:`write_frame`, on the frame's UTF-8 bytes ``wire`` (False: not written)."""
-        spliced = splice_spans(wire)
-        if spliced is None:
-            return False
-        skeleton, spans = spliced
-        flavour = span_flavour(wire, spans)
-        if flavour is None:
-            return False
+        prepared = self._prepared.pop(id(data), None)
+        bodies: list[bytes | None]
+        if prepared is not None and prepared[0] is data:
+            _, wire, skeleton, spans, flavour, bodies = prepared
+        else:
+            spliced = splice_spans(wire)
+            if spliced is None:
+                return False
+            skeleton, spans = spliced
+            found = span_flavour(wire, spans)
+            if found is None:
+                return False
+            flavour = found
+            bodies = [None] * len(spans)
         chunks = self._templates.get((isinstance(data, bytes), flavour, skeleton))
         if chunks is None:
             return False
         red = self.redactor
         parts = [chunks[0], _pack(t_us), chunks[1]]
-        for (start, end), chunk in zip(spans, chunks[2:], strict=True):
+        for (start, end), body, chunk in zip(spans, bodies, chunks[2:], strict=True):
             v = wire[start:end]
-            raw = b64_decode_bytes(v, flavour)
+            raw = b64_decode_exact(v, flavour, body)
             # The safety net: the stored bytes must give back exactly this text, and hold no secret.
-            if raw is None or b64_encode_bytes(raw, flavour) != v or not red.payload_bytes_is_clean(v, raw):
+            if raw is None or not red.payload_bytes_is_clean(v, raw):
                 return False
             ref = self._find_ref(raw)
             if ref is None:
@@ -303,7 +351,7 @@ class RecordWriter:
             self._batch.append(blob)
             self._batch_bytes += len(blob)
             if len(self._batch) >= _BATCH_RECORDS or self._batch_bytes >= _BATCH_BYTES:
-                self.flush()
+                self._write_held()
         else:
             _write_all(self._fd, [blob])
             self.records += 1
@@ -325,8 +373,18 @@ class RecordWriter:
 
     def flush(self) -> None:
         """Write the held records (see :meth:`begin_batch`) and stop holding. Raises ``OSError`` like a write."""
-        batch, self._batch = self._batch, None
+        self._prepared.clear()
+        try:
+            self._write_held()
+        finally:
+            self._batch = None
+
+    def _write_held(self) -> None:
+        """Hand the held records to the kernel, and go on holding."""
+        batch = self._batch
         if batch and self._fd is not None:
+            self._batch = []
+            self._batch_bytes = 0
             _write_all(self._fd, batch)
             self.records += len(batch)
             self.bytes_written += sum(len(b) for b in batch)
@@ -613,7 +671,10 @@ class Recorder:
             try:
                 if len(batch) > 1:
                     w.begin_batch()
-                for item in batch:
+                for i, item in enumerate(batch):
+                    if i % _PREPARE_CHUNK == 0 and len(batch) > 1:  # a slice at a time: bounded, still in cache
+                        chunk = batch[i : i + _PREPARE_CHUNK]
+                        w.prepare_frames([it[2] for it in chunk if it[0] in ("c2s", "s2c")])
                     self._write_item(item)
                     dirty = True
                 w.flush()
