@@ -10,16 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import google.genai  # noqa: F401  (kept loaded across in-process runs: re-importing it costs ~1 s a run)
 import pytest
 
-import tui.recording.writer  # noqa: F401  (see below)
 from tui.mock.server import MockOptions, MockServer, serve_mock
 
-# pytester's in-process runs drop the modules a run imported once it ends. msgpack's C packer keeps the ExtType class
-# of the first import, so a re-imported msgpack would hand it a new ExtType class, which it packs as a plain list
-# (a corrupt recording). Importing the recorder here keeps one msgpack for the whole session, as in any real process.
-
+# The pytester fixture here is conftest.py's: library modules an in-process run imports stay loaded afterwards.
 pytest_plugins = ["pytester"]
 
 APP = '''
