@@ -60,6 +60,7 @@ import asyncio
 import contextlib
 import io
 import json
+import logging
 import math
 import random
 import re
@@ -72,6 +73,8 @@ import numpy as np
 
 from tui.live import wire
 from tui.mock.server import ClientMessage, MockConnection, MockOptions, SessionClosed, register_backend
+
+log = logging.getLogger(__name__)
 
 OUT_RATE: Final = 24_000
 IN_RATE_DEFAULT: Final = 16_000
@@ -396,7 +399,18 @@ class _DemoSession:
 
     async def _start(self, prompt: _Prompt) -> None:
         await self._interrupt()
-        self.generation = asyncio.create_task(self._generate(prompt), name=f"demo-gen-{self.conn.number}")
+        self.generation = asyncio.create_task(self._generate_or_fail(prompt), name=f"demo-gen-{self.conn.number}")
+
+    async def _generate_or_fail(self, prompt: _Prompt) -> None:
+        """A reply that crashes closes the session with 1011, as a failing backend does: nobody awaits this task
+        until the next turn, so its error would otherwise be lost and the client would wait for the reply forever."""
+        try:
+            await self._generate(prompt)
+        except SessionClosed:
+            raise
+        except Exception:
+            log.exception("mock demo reply failed")
+            await self.conn.close(1011, "Internal error encountered. (mock reply failed)")
 
     async def _interrupt(self) -> None:
         """Stop the open turn, if any: cancel pending tool calls, say ``interrupted``, complete the turn."""
