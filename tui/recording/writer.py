@@ -1,9 +1,13 @@
 """Writing recordings: ``RecordWriter`` appends records to a file; ``Recorder`` is the live ``FrameTap``.
 
 Threading rules:
-- ``Recorder``'s tap methods run on the event loop and only enqueue (a deque under a lock: no I/O, no encoding).
-- One writer thread per recorder encodes, redacts and appends each record with a single ``os.write`` (so a crash
-  tears at most the record being written) and fsyncs about once a second and on close.
+- ``Recorder``'s tap methods run on the event loop and only enqueue (a deque under a lock: no I/O, no encoding;
+  the writer thread is woken only when it is idle).
+- One writer thread per recorder takes the queue in bursts (it waits ``_LINGER_S`` after the first record of a
+  burst, so a busy stream costs one wake-up per burst, not per frame), encodes and redacts each record and hands a
+  burst's records, whole and in order, to the kernel in one ``writev`` (so a crash tears at most one record and
+  loses at most what was still queued: ~20 ms of traffic plus any backlog), and fsyncs about once a second and on
+  close.
 - The queue is bounded in bytes and items. When the disk cannot keep up the recorder drops, never blocks the live
   session: it counts what it dropped, writes a ``gap`` record where the loss happened, logs an error and calls
   ``on_problem`` once per burst. A write error (disk full…) stops the recording the same loud way; the file stays
