@@ -55,9 +55,11 @@ IMAGE_IDS = (0x475401, 0x475402)
 """Our image ids (24-bit, so the foreground colour alone carries them). Two: the one on screen and the next one,
 so the old picture stays visible until the placeholders for the new one are painted."""
 
-CELL_PX = (8, 16)
-"""Pixels sent per cell (width, height), about a real cell's, so the picture is as sharp as the cells allow. Kitty
-scales the picture to the cells, so this sets bytes sent, not size on screen (tools/bench_graphics.py)."""
+CELL_PX = (4, 8)
+"""Pixels sent per cell (width, height): 16× a half-block cell's pixels. Kitty scales the picture to the cells, so
+this sets bytes sent, not size on screen. At 80×24 and 1 fps (tools/bench_graphics.py, bench_tui.py's frames) the
+escapes cost ~9 KB/s at 4×8 and ~28 KB/s at 8×16 (near a real cell's pixels): 4×8 keeps the whole screen inside the
+issue's 25 KB/s output budget."""
 MAX_PIXELS = 320 * 240
 """Cap on the pixels of one picture sent (a large preview in a large terminal gets fewer pixels per cell): bounds
 terminal output at 1 fps whatever the window size."""
