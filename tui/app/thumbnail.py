@@ -2,7 +2,8 @@
 
 Pure functions of the JPEG bytes: the same frame gives the same cells on every machine, so snapshots are stable.
 Half blocks work in any terminal with colour (and over SSH); 256-colour terminals get the nearest palette colours
-from Rich's own downgrade.
+from Rich's own downgrade. Terminals that support the kitty graphics protocol get the large picture from
+``tui.app.graphics`` instead (the strip stays half blocks).
 """
 
 from __future__ import annotations
