@@ -38,7 +38,6 @@ from tui.app.ports import (
     maybe_await,
 )
 from tui.app.screens.main import LiveScreen
-from tui.app.widgets.protocol_log import ProtocolTap
 
 if TYPE_CHECKING:
     from tui.config import Settings
@@ -197,6 +196,8 @@ class LiveApp(App[int]):
         self.call_after_refresh(self._wire)
 
     def _wire(self) -> None:
+        from tui.app.widgets.protocol_log import ProtocolTap
+
         screen = self.live_screen
         self.tap.taps = [ProtocolTap(screen.protocol_log.add)]
         screen.recording_size = lambda: self.recorder.bytes_written if self.recorder is not None else None

@@ -19,12 +19,14 @@ from tui.app.ports import MediaPort
 from tui.app.widgets.block_scroll import BlockScroll
 from tui.app.widgets.frame_preview import FramePreview
 from tui.app.widgets.level_meter import LevelMeter, MeterReading
-from tui.app.widgets.protocol_log import ProtocolLog
 from tui.app.widgets.status_bar import DemoBanner, StatusBar
-from tui.app.widgets.tool_calls import ToolCallsPane
 from tui.app.widgets.transcript import Transcript
 
-if TYPE_CHECKING:  # the events module (27 dataclasses) loads after the first paint, with the session
+if TYPE_CHECKING:
+    # Loaded after the first paint: the events module (27 dataclasses) with the session, the two hidden panes
+    # (and json) when they are added behind the transcript (see _ensure_panes).
+    from tui.app.widgets.protocol_log import ProtocolLog
+    from tui.app.widgets.tool_calls import ToolCallsPane
     from tui.live import events as ev
 
 PANE_HZ = 5.0
@@ -61,6 +63,8 @@ class LiveScreen(Screen[None]):
         self.recording_size: Callable[[], int | None] = lambda: None
         """Returns the recording's size while one is written."""
         self.demo = False
+        self._tool_calls: ToolCallsPane | None = None
+        self._protocol_log: ProtocolLog | None = None
 
     def session_time(self) -> float:
         """Seconds since the screen (the session) started."""
@@ -71,10 +75,9 @@ class LiveScreen(Screen[None]):
         yield DemoBanner(id="demo-banner", classes="-hidden")
         with Horizontal(id="body"):
             with ContentSwitcher(initial="transcript", id="panes"):
-                # flush_hz=0: the panes repaint from this screen's single display tick (see _tick).
+                # flush_hz=0: the panes repaint from this screen's single display tick (see _tick). The tool
+                # calls and protocol log panes, hidden behind this one, are added right after the first paint.
                 yield Transcript(clock=self.session_time, max_turns=self._max_turns, flush_hz=0, id="transcript")
-                yield ToolCallsPane(flush_hz=0, id="tool-calls")
-                yield ProtocolLog(clock=self.session_time, max_entries=self._log_max, flush_hz=0, id="protocol-log")
             with Vertical(id="sidebar"):
                 yield LevelMeter("mic", id="mic-meter")
                 yield LevelMeter("model", id="model-meter")
@@ -85,14 +88,11 @@ class LiveScreen(Screen[None]):
     def on_mount(self) -> None:
         # Cached once: events arrive tens of times a second and a DOM query per event adds up.
         self.transcript = self.query_one("#transcript", Transcript)
-        self.tool_calls = self.query_one("#tool-calls", ToolCallsPane)
-        self.protocol_log = self.query_one("#protocol-log", ProtocolLog)
         self.status_bar = self.query_one("#status-bar", StatusBar)
         self.frame_preview = self.query_one("#frame-preview", FramePreview)
         self._mic_meter = self.query_one("#mic-meter", LevelMeter)
         self._model_meter = self.query_one("#model-meter", LevelMeter)
-        self.query_one("#protocol-log", ProtocolLog).border_title = "protocol · all"
-        self.query_one("#tool-calls", ToolCallsPane).border_title = "tool calls"
+        self.call_after_refresh(self._ensure_panes)
         # One display tick drives everything periodic, so meters, panes and status share one compositor pass
         # instead of each timer costing its own (perf-baselines §5: Textual's cost is per repaint).
         self._ticks = 0
@@ -100,6 +100,46 @@ class LiveScreen(Screen[None]):
         for prompt in self.query("#prompt").results(Input):
             prompt.cursor_blink = False  # a blinking cursor is two extra repaints a second over SSH
             prompt.focus()
+
+    def _ensure_panes(self) -> None:
+        """Add the tool calls and protocol log panes behind the transcript, once (the first access does it).
+
+        They are hidden on the first screen, so they are not composed: building, styling and importing them (json,
+        two widget classes) waits until the first frame is out. The replay screen composes its own: those are used.
+        """
+        if self._tool_calls is not None and self._protocol_log is not None:
+            return
+        from tui.app.widgets.protocol_log import ProtocolLog
+        from tui.app.widgets.tool_calls import ToolCallsPane
+
+        tool_calls = next(iter(self.query("#tool-calls").results(ToolCallsPane)), None)
+        protocol_log = next(iter(self.query("#protocol-log").results(ProtocolLog)), None)
+        if tool_calls is None or protocol_log is None:
+            tool_calls = ToolCallsPane(flush_hz=0, id="tool-calls")
+            protocol_log = ProtocolLog(
+                clock=self.session_time, max_entries=self._log_max, flush_hz=0, id="protocol-log"
+            )
+            for pane in (tool_calls, protocol_log):
+                pane.display = False  # what ContentSwitcher does for a pane that is not current
+            # Registered in the DOM at once (switching to them works straight away); mounted on the next messages.
+            self.query_one("#panes", ContentSwitcher).mount(tool_calls, protocol_log)
+        tool_calls.border_title = "tool calls"
+        protocol_log.border_title = "protocol · all"
+        self._tool_calls, self._protocol_log = tool_calls, protocol_log
+
+    @property
+    def tool_calls(self) -> ToolCallsPane:
+        """The tool calls pane."""
+        self._ensure_panes()
+        assert self._tool_calls is not None
+        return self._tool_calls
+
+    @property
+    def protocol_log(self) -> ProtocolLog:
+        """The protocol log pane."""
+        self._ensure_panes()
+        assert self._protocol_log is not None
+        return self._protocol_log
 
     def _start_tick(self) -> None:
         self._tick_hz = max(1.0, self.meter_hz)
@@ -131,10 +171,9 @@ class LiveScreen(Screen[None]):
 
     # ------------------------------------------------------------------ panes
 
-    # Pane attributes (transcript, tool_calls, protocol_log, status_bar, frame_preview) are set in on_mount.
+    # Pane attributes (transcript, status_bar, frame_preview) are set in on_mount; tool_calls and protocol_log are
+    # properties (added after the first paint).
     transcript: Transcript
-    tool_calls: ToolCallsPane
-    protocol_log: ProtocolLog
     status_bar: StatusBar
     frame_preview: FramePreview
 
@@ -144,6 +183,7 @@ class LiveScreen(Screen[None]):
         self.query_one("#demo-banner").set_class(not demo, "-hidden")
 
     def show_pane(self, pane: str) -> None:
+        self._ensure_panes()
         self.query_one("#panes", ContentSwitcher).current = pane
         shown = self.query_one(f"#{pane}")
         if isinstance(shown, BlockScroll):
