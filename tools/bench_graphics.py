@@ -39,6 +39,11 @@ def _make_frames(folder: Path) -> None:
     module._make_frames(folder)
 
 
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
 def _run(term: str, frames: Path, args: argparse.Namespace) -> dict[str, float]:
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", args.rows, args.cols, 0, 0))
@@ -61,14 +66,16 @@ def _run(term: str, frames: Path, args: argparse.Namespace) -> dict[str, float]:
     window: bytes = b""
     window_start: float | None = None
     seen = b""
+    ticks0 = ticks = 0
     try:
         while True:
             now = time.monotonic()
             if first_frame is None and now - started > 30:
                 raise SystemExit(f"{term}: no frame shown within 30 s")
             if window_start is None and first_frame is not None and now - first_frame >= args.warmup:
-                window_start = now
+                window_start, ticks0 = now, _cpu_ticks(child.pid)
             if window_start is not None and now - window_start >= args.window:
+                ticks = _cpu_ticks(child.pid) - ticks0
                 break
             ready, _, _ = select.select([master], [], [], 0.05)
             if not ready:
@@ -97,6 +104,7 @@ def _run(term: str, frames: Path, args: argparse.Namespace) -> dict[str, float]:
         "escapes": escapes / span,
         "placeholders": window.count(PLACEHOLDER) * 8 / span,  # 4-byte placeholder + two 2-byte diacritics
         "transmits": window.count(b"\x1b_Ga=T") / span,
+        "cpu": 100.0 * ticks / os.sysconf("SC_CLK_TCK") / span,
     }
 
 
@@ -120,6 +128,7 @@ def main() -> int:
         print(
             f"  {term:15} total {med['total'] / 1000:6.1f} KB/s   graphics escapes {med['escapes'] / 1000:5.1f} KB/s"
             f"   placeholder cells {med['placeholders'] / 1000:4.1f} KB/s   transmits {med['transmits']:.2f}/s"
+            f"   CPU {med['cpu']:.1f} % of a core"
         )
     return 0
 
