@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import pty
 import re
-import select
-import struct
-import subprocess
-import sys
-import termios
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from tests.ui.pty_cli import run_cli_in_pty
 from tui.app.graphics import DIACRITICS, IMAGE_IDS, PLACEHOLDER
 
 pytestmark = pytest.mark.timeout(90)
 
-ROOT = Path(__file__).resolve().parents[2]
 TRANSMIT = "\x1b_Ga=T,"
-_TERMINAL_HINTS = ("TMUX", "STY", "KITTY_WINDOW_ID", "TERM_PROGRAM", "SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")
 
 
 def _frames(folder: Path) -> Path:
@@ -36,58 +27,14 @@ def _frames(folder: Path) -> Path:
 def _run(tmp_path: Path, env_extra: dict[str, str], done: Callable[[str], bool]) -> str:
     """Run ``python -m tui --demo --no-audio --frames DIR`` (2 fps, looping) on an 80×24 pty until ``done(output)``
     or 30 s, then quit with ctrl+q; everything it wrote."""
-    import fcntl
-
     frames = _frames(tmp_path / "frames")
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "GOOGLE_")) and k not in _TERMINAL_HINTS}
-    env.pop("COLORTERM", None)
-    env.update(
-        GEMINI_TUI_HOME=str(tmp_path / "home"),
-        PYTHONPATH=str(ROOT),
-        GEMINI_TUI_VIDEO__FRAMES_LOOP="true",
-        **env_extra,
+    _, out = run_cli_in_pty(
+        ["--demo", "--no-audio", "--frames", str(frames), "--fps", "2"],
+        {"GEMINI_TUI_VIDEO__FRAMES_LOOP": "true", **env_extra},
+        tmp_path / "home",
+        quit_when=done,
     )
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tui", "--demo", "--no-audio", "--frames", str(frames), "--fps", "2"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-        close_fds=True,
-    )
-    os.close(slave)
-    out = b""
-    quit_sent = False
-    deadline = time.monotonic() + 30
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.1)
-            if ready:
-                try:
-                    data = os.read(master, 65536)
-                except OSError:
-                    break
-                if not data:
-                    break
-                out += data
-            elif child.poll() is not None:
-                break
-            if not quit_sent and done(out.decode("utf-8", "replace")):
-                os.write(master, b"\x11")  # ctrl+q: a normal exit, so the app cleans up after itself
-                quit_sent = True
-                deadline = min(deadline, time.monotonic() + 10)
-        assert quit_sent, "the condition was never met: " + repr(out.decode("utf-8", "replace")[-400:])
-        child.wait(timeout=10)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        os.close(master)
-    return out.decode("utf-8", "replace")
+    return out
 
 
 def test_kitty_gets_pictures_sent_once_each_and_drawn_with_placeholder_cells(tmp_path: Path) -> None:

@@ -3,16 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import os
-import pty
-import select
-import struct
-import subprocess
-import sys
-import termios
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,14 +12,13 @@ import pytest
 from pydantic import ValidationError
 
 from tests.ui.fakes import mock_endpoint
+from tests.ui.pty_cli import run_cli_in_pty
 from tui.app.main import create_app
 from tui.app.ports import NullMedia
 from tui.app.widgets.level_meter import LevelMeter
 from tui.config import Settings
 
 pytestmark = pytest.mark.timeout(60)
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _until(pilot: Any, cond: Callable[[], bool], timeout: float = 15.0) -> None:
@@ -92,58 +82,17 @@ async def test_invalid_configuration_exits_with_2_and_keeps_the_error() -> None:
     assert app.session is None, "nothing connects with a bad configuration"
 
 
-def _run_cli_in_pty(argv: list[str], env_extra: dict[str, str], tmp_path: Path) -> tuple[int, str]:
-    """Run ``python -m tui ARGV`` on an 80×24 pty; (exit code, everything it wrote)."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "GOOGLE_"))}
-    env.update(TERM="xterm-256color", GEMINI_TUI_HOME=str(tmp_path), PYTHONPATH=str(ROOT), **env_extra)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tui", *argv],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-        close_fds=True,
-    )
-    os.close(slave)
-    out = b""
-    deadline = time.monotonic() + 30
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.1)
-            if ready:
-                try:
-                    data = os.read(master, 65536)
-                except OSError:
-                    break
-                if not data:
-                    break
-                out += data
-            elif child.poll() is not None:
-                break
-        code = child.wait(timeout=10)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        os.close(master)
-    return code, out.decode("utf-8", "replace")
-
-
 def test_the_tui_says_a_bad_value_in_one_line_and_exits_2(tmp_path: Path) -> None:
     # The real CLI on a real terminal: the app starts, the settings fail after the first frame, the terminal is
     # restored and the same single line as the headless path is printed.
-    code, out = _run_cli_in_pty(["--demo", "--no-audio", "--fps", "50"], {}, tmp_path)
+    code, out = run_cli_in_pty(["--demo", "--no-audio", "--fps", "50"], {}, tmp_path)
     assert code == 2
     assert "gemini-live: invalid configuration: video.fps" in out
     assert "Traceback" not in out
 
 
 def test_the_tui_says_a_bad_environment_value_in_one_line(tmp_path: Path) -> None:
-    code, out = _run_cli_in_pty(["--demo", "--no-audio"], {"GEMINI_TUI_UI__METER_HZ": "fast"}, tmp_path)
+    code, out = run_cli_in_pty(["--demo", "--no-audio"], {"GEMINI_TUI_UI__METER_HZ": "fast"}, tmp_path)
     assert code == 2
     assert "gemini-live: invalid configuration: ui.meter_hz" in out
     assert "Traceback" not in out
