@@ -712,11 +712,6 @@ def _ph_payload(i: int) -> msgpack.ExtType:
     return msgpack.ExtType(126, b"\xffp" + i.to_bytes(6, "big"))
 
 
-def splice_payloads(text: str) -> tuple[str, list[str]] | None:
-    """The skeleton of ``text`` and its long ``data`` values (see the splicing note above), or None."""
-    return _splice(text)
-
-
 _DATA_KEY_B: Final = _DATA_KEY.encode()
 _HOLE_JSON_B: Final = _HOLE_JSON.encode()
 _WS_B: Final = frozenset(b" \t\r\n")
@@ -724,7 +719,7 @@ _KEY_BEFORE_B: Final = frozenset(b"{, \t\r\n")
 
 
 def splice_spans(b: bytes) -> tuple[bytes, list[tuple[int, int]]] | None:
-    """:func:`splice_payloads` on the UTF-8 bytes of a frame, giving the cut values as ``(start, end)`` offsets.
+    """:func:`_splice` on the UTF-8 bytes of a frame, giving the cut values as ``(start, end)`` offsets.
 
     For the writer's template path (no copies of the payloads, no decoding of the text). It looks at the same
     places as :func:`_splice` but cuts every long value there, without ``_splice``'s ASCII/backslash test: a value
