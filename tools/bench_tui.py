@@ -53,6 +53,8 @@ def _child(args: argparse.Namespace) -> int:
         "video": {"source": "file", "frames_path": args.frames_dir, "fps": 1.0},
         "ui": {"meter_hz": args.meter_hz},
     }
+    if args.mic_chunk_ms:
+        overrides["audio"] = {"mic_chunk_ms": args.mic_chunk_ms}
     if args.base_url:
         overrides.update(
             demo=False,
@@ -76,43 +78,68 @@ def _child(args: argparse.Namespace) -> int:
 
 
 def _count_repaints(path: Path) -> None:
-    """Count compositor passes and layout refreshes (wrapping Textual's Screen methods); SIGUSR1 writes them."""
+    """Count compositor passes and layout refreshes (wrapping Textual's Screen methods) and the main thread's CPU
+    inside them; SIGUSR1 writes the totals, with the main thread's own CPU time, to ``path``."""
     from textual.screen import Screen
 
     counts = [0, 0]
+    cpu = [0.0, 0.0]
     refresh, layout = Screen._compositor_refresh, Screen._refresh_layout
+    thread_time = time.thread_time
 
     def counted_refresh(self: Screen[object]) -> None:
         counts[0] += 1
-        refresh(self)
+        t0 = thread_time()
+        try:
+            refresh(self)
+        finally:
+            cpu[0] += thread_time() - t0
 
     def counted_layout(self: Screen[object], *a: object, **kw: object) -> None:
         counts[1] += 1
-        layout(self, *a, **kw)  # type: ignore[arg-type]
+        t0 = thread_time()
+        try:
+            layout(self, *a, **kw)  # type: ignore[arg-type]
+        finally:
+            cpu[1] += thread_time() - t0
 
     Screen._compositor_refresh = counted_refresh  # type: ignore[method-assign, assignment]
     Screen._refresh_layout = counted_layout  # type: ignore[method-assign, assignment]
 
+    profile_to = os.environ.get("BENCH_TUI_PROFILE")  # a cProfile of the main thread over the window (slows it)
+    profiler: list[object] = []
+
     def publish(signum: int, frame: object) -> None:
         # Asked by the parent at both ends of the window (SIGUSR1): no thread polling inside the measured process.
+        # A signal handler runs on the main thread, so thread_time() here is the event loop's (Textual's) CPU.
+        if profile_to:
+            import cProfile
+
+            if not profiler:
+                profiler.append(cProfile.Profile())
+                profiler[0].enable()  # type: ignore[attr-defined]
+            else:
+                profiler[0].disable()  # type: ignore[attr-defined]
+                profiler[0].dump_stats(profile_to)  # type: ignore[attr-defined]
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(f"{counts[0]} {counts[1]}")
+        tmp.write_text(f"{counts[0]} {counts[1]} {cpu[0]:.6f} {cpu[1]:.6f} {thread_time():.6f}")
         tmp.replace(path)
 
     signal.signal(signal.SIGUSR1, publish)
 
 
-def _read_counts(pid: int, path: Path) -> tuple[int, int]:
+def _read_counts(pid: int, path: Path) -> tuple[float, ...]:
+    """``(repaints, layouts, repaint CPU s, layout CPU s, main-thread CPU s)`` so far in the child."""
     path.unlink(missing_ok=True)
     os.kill(pid, signal.SIGUSR1)
     deadline = time.monotonic() + 1.0
     while not path.exists() and time.monotonic() < deadline:
         time.sleep(0.005)
     try:
-        a, b = path.read_text().split()
-        return int(a), int(b)
+        values = tuple(float(v) for v in path.read_text().split())
     except (OSError, ValueError):
-        return 0, 0
+        values = ()
+    return values if len(values) == 5 else (0.0,) * 5
 
 
 def _make_frames(folder: Path, n: int = 6) -> None:
@@ -214,6 +241,8 @@ def _run_once(
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--frames-dir", str(frames_dir)]
     counts_file = Path(env["GEMINI_TUI_HOME"]) / "repaints.txt"
     cmd += ["--meter-hz", str(args.meter_hz), "--counts-file", str(counts_file)]
+    if getattr(args, "mic_chunk_ms", None):
+        cmd += ["--mic-chunk-ms", str(args.mic_chunk_ms)]
     if base_url:
         cmd += ["--base-url", base_url, "--ca-file", str(ca_file)]
     started = time.monotonic()
@@ -227,7 +256,7 @@ def _run_once(
     window_bytes = 0
     window_start: float | None = None
     ticks0 = 0
-    counts0 = (0, 0)
+    counts0: tuple[float, ...] = (0.0,) * 5
     result: dict[str, float] = {}
     hz = os.sysconf("SC_CLK_TCK")
     try:
@@ -252,6 +281,9 @@ def _run_once(
                     "streaming": 1.0 if streaming_at is not None else 0.0,
                     "repaints_per_s": (counts1[0] - counts0[0]) / span,
                     "layouts_per_s": (counts1[1] - counts0[1]) / span,
+                    "repaint_cpu_percent": 100.0 * (counts1[2] - counts0[2]) / span,
+                    "layout_cpu_percent": 100.0 * (counts1[3] - counts0[3]) / span,
+                    "main_cpu_percent": 100.0 * (counts1[4] - counts0[4]) / span,
                 }
                 break
             ready, _, _ = select.select([master], [], [], 0.05)
@@ -290,6 +322,7 @@ def main() -> int:
     p.add_argument("--cols", type=int, default=80)
     p.add_argument("--rows", type=int, default=24)
     p.add_argument("--meter-hz", type=float, default=10.0, help="display tick (the settings default is 10)")
+    p.add_argument("--mic-chunk-ms", type=int, help="mic chunk length (default: the settings default)")
     p.add_argument("--startup-runs", type=int, default=5, help="launches of the real CLI timed to first paint")
     p.add_argument("--truecolor", action="store_true", help="COLORTERM=truecolor (default: 256 colours, as over SSH)")
     p.add_argument("--in-process", action="store_true", help="run the demo mock inside the app's process")
@@ -323,7 +356,9 @@ def main() -> int:
             print(
                 f"run {i + 1}: first paint {r['first_paint_ms']:.0f} ms · {r['bytes_per_s'] / 1000:.1f} KB/s · "
                 f"CPU {r['cpu_percent']:.1f} % · {r['repaints_per_s']:.1f} repaints/s "
-                f"({r['layouts_per_s']:.1f} layouts/s) · model audio seen: {'yes' if r['streaming'] else 'NO'}",
+                f"({r['layouts_per_s']:.1f} layouts/s) · main thread {r['main_cpu_percent']:.1f} %, of it repaints "
+                f"{r['repaint_cpu_percent']:.1f} %, layouts {r['layout_cpu_percent']:.1f} % · "
+                f"model audio seen: {'yes' if r['streaming'] else 'NO'}",
                 flush=True,
             )
     finally:
