@@ -153,10 +153,13 @@ class AudioSettings(_Section):
     """Input device index or name substring (``--input-device``)."""
     output_device: str | None = None
     """Output device index or name substring (``--output-device``)."""
-    mic_chunk_ms: int = 40
-    """Microphone chunk size sent to the server (20–40 ms)."""
-    mic_queue_chunks: int = 50
-    """Bounded mic queue; the oldest chunk is dropped when full (overruns are counted)."""
+    mic_chunk_ms: int = Field(default=100, ge=10, le=100)
+    """Microphone chunk sent to the server, in ms. Every chunk costs a device wake-up, an event-loop wake-up and a
+    websocket send, so 100 ms (as Google's web console, ~128 ms, and LiveKit's console capture do) takes about a
+    fifth of the app's CPU off a streaming session compared with 40 ms (BENCHMARKS.md); the price is up to 60 ms
+    more before the server hears the start or end of speech. Lower it for the snappiest barge-in."""
+    mic_queue_chunks: int = Field(default=20, ge=1)
+    """Bounded mic queue (20 × 100 ms = 2 s); the oldest chunk is dropped when full (overruns are counted)."""
     jitter_ms: int = 140
     """Playback pre-buffer that absorbs the server's bursty chunk arrival."""
     half_duplex: bool = False

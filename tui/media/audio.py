@@ -106,7 +106,7 @@ class _Levels:
 class Microphone:
     """16 kHz s16le mono chunks of ``chunk_ms`` from a PortAudio input, resampled when the device needs it."""
 
-    def __init__(self, *, device: int | None = None, chunk_ms: int = 40, queue_chunks: int = 50) -> None:
+    def __init__(self, *, device: int | None = None, chunk_ms: int = 100, queue_chunks: int = 20) -> None:
         if not 10 <= chunk_ms <= 100:
             raise ValueError("chunk_ms must be in [10, 100]")
         self.device = device
