@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
@@ -142,67 +144,72 @@ class LevelMeter(Widget):
             style = self._style_cache[key] = self.get_component_rich_style(part)
         return style
 
-    def _lines(self) -> list[Text]:
+    def _parts(self) -> list[list[tuple[str, str]]]:
+        """The two lines as runs of ``(text, component class)``: one style change per colour band, not per cell."""
         r = self.reading
-        style = self._style
-        top = Text(no_wrap=True, overflow="ellipsis")
-        top.append(f"{self.label:<6}", style("level-meter--label"))
+        top = [(f"{self.label:<6}", "level-meter--label")]
         if r.off is not None:
-            top.append("off", style("level-meter--dim"))
-            return [top, Text(f"      {r.off}", style("level-meter--dim"))]
+            return [[*top, ("off", "level-meter--dim")], [(f"      {r.off}", "level-meter--dim")]]
         if not r.available:
-            top.append("no device", style("level-meter--muted"))
-            return [top, Text("      text-only", style("level-meter--dim"))]
+            return [[*top, ("no device", "level-meter--muted")], [("      text-only", "level-meter--dim")]]
         if r.muted:
-            top.append("✕ MUTED", style("level-meter--muted"))
+            top.append(("✕ MUTED", "level-meter--muted"))
         elif r.speaking:
-            top.append("● speaking", style("level-meter--speaking"))
+            top.append(("● speaking", "level-meter--speaking"))
         else:
-            top.append("○ quiet", style("level-meter--dim"))
+            top.append(("○ quiet", "level-meter--dim"))
         if r.underruns is not None:
-            top.append(f"  ur {r.underruns}", style("level-meter--hot" if r.underruns else "level-meter--dim"))
+            top.append((f"  ur {r.underruns}", "level-meter--hot" if r.underruns else "level-meter--dim"))
 
         width = self._bar_width()
         filled = self._cells(r.level_db, width)
         peak_at = self._cells(self.held_peak_db, width) - 1
-        # Runs of one style, so the terminal gets one style change per colour band, not one per cell.
-        cells: list[tuple[str, str]] = []
+        bar: list[tuple[str, str]] = []
+        run_chars: list[str] = []
+        run_part = ""
         for i in range(width):
             if i == peak_at and i >= filled:
-                cells.append(("│", "level-meter--peak"))
+                ch, part = "│", "level-meter--peak"
             elif i < filled:
                 frac = (i + 1) / width
+                ch = "█"
                 part = "level-meter--low" if frac < 0.7 else "level-meter--mid" if frac < 0.9 else "level-meter--hot"
-                cells.append(("█", part))
             else:
-                cells.append(("·", "level-meter--empty"))
-        bar = Text(no_wrap=True)
-        run_chars: list[str] = []
-        run_style = ""
-        for ch, part in cells:
-            if part != run_style and run_chars:
-                bar.append("".join(run_chars), style(run_style))
+                ch, part = "·", "level-meter--empty"
+            if part != run_part and run_chars:
+                bar.append(("".join(run_chars), run_part))
                 run_chars = []
-            run_style = part
+            run_part = part
             run_chars.append(ch)
         if run_chars:
-            bar.append("".join(run_chars), style(run_style))
+            bar.append(("".join(run_chars), run_part))
         level = "  -∞" if r.level_db is None or r.level_db <= FLOOR_DB else f"{max(FLOOR_DB, r.level_db):4.0f}"
-        bar.append(f" {level}dB", style("level-meter--dim"))
+        bar.append((f" {level}dB", "level-meter--dim"))
         return [top, bar]
 
+    def _lines(self) -> list[Text]:
+        lines = []
+        for runs in self._parts():
+            line = Text(no_wrap=True, overflow="ellipsis")
+            for text, part in runs:
+                line.append(text, self._style(part))
+            lines.append(line)
+        return lines
+
     def render_line(self, y: int) -> Strip:
-        # The Line API with strips built once per change: a meter repaints 10–15 times a second, and Textual's
-        # render() → Visual path costs several times more per repaint than handing it finished strips.
+        # The Line API with strips built once per change, straight from segments: the model meter's bar changes on
+        # most ticks while audio plays, and going through rich Text → render cost ~4x more per change.
         width = self.size.width
         key = (self._drawn_key, width)
         if key != self._strips_for:
-            console = self.app.console
             base = self._style("level-meter--base")
-            self._strips = [
-                Strip(list(line.render(console, end="")), line.cell_len).crop_extend(0, width, base)
-                for line in self._lines()
-            ]
+            style = self._style
+            self._strips = []
+            for runs in self._parts():
+                segments = [Segment(text, style(part)) for text, part in runs]
+                self._strips.append(
+                    Strip(segments, sum(cell_len(text) for text, _ in runs)).crop_extend(0, width, base)
+                )
             self._strips_for = key
         if y < len(self._strips):
             return self._strips[y]
