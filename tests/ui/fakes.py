@@ -71,7 +71,10 @@ class _Stream:
                 self.sd.played_bytes += len(out)
             self.frames_done += self.blocksize
             next_at += period
-            self._stop.wait(max(0.0, next_at - time.monotonic()))
+            # time.sleep, not self._stop.wait(timeout): Event.wait builds a Condition waiter (a lock allocated,
+            # acquired, released) in Python on every block, which at the speaker's 100 blocks/s cost ~0.4 % of a
+            # core that no PortAudio thread spends. stop() is seen within one block.
+            time.sleep(max(0.0, next_at - time.monotonic()))
 
     def stop(self) -> None:
         self._stop.set()
