@@ -105,7 +105,7 @@ def test_over_ssh_the_forwarded_server_is_found_and_used(pulse_server: str, tmp_
     r = json.loads(out.stdout.strip().splitlines()[-1])
     assert r["notices"] == [["info", f"over SSH: using the forwarded audio server at unix:{pulse_server}"]]
     assert r["mic_device"] == "pulse" and r["speaker_device"] == "pulse"
-    assert r["chunk_sizes"] == [1280] * 5  # 40 ms at 16 kHz from the server's (silent) null source
+    assert r["chunk_sizes"] == [3200] * 5  # the default 100 ms at 16 kHz from the server's (silent) null source
     assert r["mic_level"] == -120.0
     assert r["turn"] == [300.0, 300.0, False]  # generated ms, heard ms, interrupted
     assert r["underruns"] == 0 and r["callback_errors"] == 0
