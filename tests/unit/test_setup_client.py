@@ -116,3 +116,19 @@ def test_redacted_url_never_shows_a_query_key() -> None:
     s = Settings(api_key="k", connection={"base_url": "https://example.test/live?key=SECRET"})
     assert redacted_url(s) == "https://example.test/live"
     assert redacted_url(Settings(api_key="k")) == "wss://generativelanguage.googleapis.com"
+
+
+def test_a_trust_file_is_loaded_once_per_version(tmp_path: Path) -> None:
+    from tui.live.client import ssl_context
+    from tui.mock.tls import generate_certificate
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not a certificate")
+    settings = Settings(api_key="k", connection={"ca_file": ca})
+    with pytest.raises(UserError, match="not a PEM certificate file"):
+        ssl_context(settings)
+    # Fixed in place (another size, another mtime): read afresh, not the failure or an old context.
+    ca.write_bytes(generate_certificate(tmp_path / "mock").ca_file.read_bytes())
+    first = ssl_context(settings)
+    assert first is not None and first.get_ca_certs()
+    assert ssl_context(settings) is first  # every connection of a session (and every replay) shares it
