@@ -79,6 +79,11 @@ async def test_typed_question_streams_a_reply_and_a_tool_call() -> None:
         assert "you (typed)" in text and "what is the weather in Paris?" in text
         assert "gemini" in text
         assert "⚙ ✓ get_weather(city='Paris')" in text
+        # The call is shown where it happened: before the answer its result made possible, not after it.
+        lines = text.splitlines()
+        tool_line = next(i for i, line in enumerate(lines) if "get_weather(" in line)
+        answer_line = next(i for i, line in enumerate(lines) if "(offline demo)" in line)
+        assert tool_line < answer_line, lines
         calls = screen.tool_calls.calls
         assert [(c.name, c.status, c.args) for c in calls.values()] == [("get_weather", "ok", {"city": "Paris"})]
         assert calls[next(iter(calls))].duration_ms is not None

@@ -152,3 +152,37 @@ async def test_transcript_says_a_reply_lost_with_its_connection_was_cut_not_inte
         assert "■ cut: connection lost" in text and "■ cut: server going away" in text
         assert text.count("■ interrupted") == 1  # only the barge-in
         assert "…" not in text  # none of them is shown as still streaming
+
+
+async def test_transcript_puts_a_tool_call_where_it_happened_in_the_reply() -> None:
+    transcript = Transcript(clock=lambda: 65.0, max_turns=20)
+    call = ev.FunctionCall("c1", "get_weather", {"city": "Paris"})
+    async with _Harness(transcript).run_test(size=(70, 30)):
+        transcript.apply(ev.UserText("weather in Paris?"))
+        transcript.apply(ev.ModelText("Let me check.", generation=0))
+        transcript.apply(ev.ToolCall((call,), generation=0))
+        transcript.apply(ev.ToolStatusChanged("c1", "get_weather", "ok", {"city": "Paris"}, {"temp_c": 18}, 3.0))
+        transcript.apply(ev.ModelText(" It is 18 °C in Paris.", generation=0))
+        transcript.apply(ev.TurnComplete(generation=0))
+        lines = [line.strip() for line in transcript.plain_lines()]
+        before = lines.index("Let me check.")
+        tool = next(i for i, line in enumerate(lines) if line.startswith("⚙ ✓ get_weather(city='Paris')"))
+        after = lines.index("It is 18 °C in Paris.")
+        assert before < tool < after, lines
+
+
+async def test_transcript_puts_a_tool_call_inside_a_spoken_reply_too() -> None:
+    transcript = Transcript(clock=lambda: 65.0, max_turns=20)
+    call = ev.FunctionCall("c1", "get_time", {})
+    async with _Harness(transcript).run_test(size=(70, 30)):
+        transcript.apply(ev.UserText("what time is it?"))
+        transcript.apply(ev.OutputTranscript("One moment.", generation=0))
+        transcript.apply(ev.ToolCall((call,), generation=0))
+        transcript.apply(ev.ToolStatusChanged("c1", "get_time", "ok", {}, {"time": "12:00"}, 1.0))
+        transcript.apply(ev.OutputTranscript(" It is noon.", generation=0))
+        transcript.apply(ev.ToolCall((ev.FunctionCall("c2", "get_date", {}),), generation=0))
+        transcript.apply(ev.TurnComplete(generation=0))
+        lines = [line.strip() for line in transcript.plain_lines()]
+        first = next(i for i, line in enumerate(lines) if "get_time" in line)
+        second = next(i for i, line in enumerate(lines) if "get_date" in line)
+        assert lines.index("One moment.") < first < lines.index("It is noon.") < second, lines

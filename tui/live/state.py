@@ -38,6 +38,11 @@ class ToolCallRecord:
     status: ev.ToolStatus = "pending"
     result: ev.JSONValue = None
     duration_ms: float | None = None
+    text_at: int = 0
+    """Length of the turn's ``text`` when the call arrived: the call sits there in the reply (text after it came
+    after it, e.g. the answer a tool result made possible)."""
+    transcript_at: int = 0
+    """The same for the turn's output ``transcript`` (audio replies)."""
 
 
 @dataclass(slots=True)
@@ -278,7 +283,15 @@ class ConversationState:
                 turn = self._model(g, now, changes, output=True)
                 if turn is not None:
                     for call in calls:
-                        turn.tool_calls.append(ToolCallRecord(id=call.id, name=call.name, args=dict(call.args)))
+                        turn.tool_calls.append(
+                            ToolCallRecord(
+                                id=call.id,
+                                name=call.name,
+                                args=dict(call.args),
+                                text_at=len(turn.text),
+                                transcript_at=len(turn.transcript),
+                            )
+                        )
                         self._tool_turn[call.id] = turn
             case ev.ToolStatusChanged(id=call_id, status=status, result=result, duration_ms=duration):
                 self._tool_status(call_id, status, result, duration, changes)

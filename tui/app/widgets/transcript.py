@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     # The core's events and state modules (33 dataclasses, ~15 ms) load after the first paint: the empty
     # transcript needs neither, so the state is built on first use (by then the session has imported them).
     from tui.live import events as ev
-    from tui.live.state import ConversationState, ModelTurn, UserTurn
+    from tui.live.state import ConversationState, ModelTurn, ToolCallRecord, UserTurn
 
 SystemKey = tuple[str, int]
 
@@ -218,6 +218,19 @@ class Transcript(BlockScroll):
             out.append(f"\n  {turn.transcript.strip()}")
         return out
 
+    @staticmethod
+    def _render_call(out: Text, call: ToolCallRecord) -> None:
+        out.append(f"\n  ⚙ {TOOL_MARK[call.status]} {call.name}({_fmt_args(call.args)})", "@transcript--tool")
+        if call.duration_ms is not None:
+            out.append(f" {call.duration_ms:.0f} ms", "@transcript--meta")
+        if call.status == "timeout":
+            out.append(" timed out", "@transcript--error")
+        elif call.status == "cancelled":
+            out.append(" cancelled", "@transcript--meta")
+        if call.result is not None and call.status in ("ok", "error"):
+            result = repr(call.result)
+            out.append(f" → {result[:80] + ('…' if len(result) > 80 else '')}", "@transcript--meta")
+
     def _render_model(self, turn: ModelTurn) -> Text:
         out = Text()
         out.append(f"{_fmt_clock(turn.started_at)} ", "@transcript--meta")
@@ -228,9 +241,23 @@ class Transcript(BlockScroll):
             out.append(" …", "@transcript--meta")
         if turn.thoughts:
             out.append(f"\n  {turn.thoughts.strip()}", "@transcript--thought")
-        if turn.text:
-            out.append(f"\n  {turn.text.strip()}")
-        if turn.transcript and turn.transcript.strip() != turn.text.strip():
+        # Tool calls sit where they happened in the reply: "Let me check." ⚙ get_weather(…) "It is 18 °C." The text
+        # they split is the turn's text, or its output transcript in an audio reply.
+        show_transcript = bool(turn.transcript) and turn.transcript.strip() != turn.text.strip()
+        on_text = bool(turn.text) or not show_transcript
+        if on_text:
+            body, at = turn.text, [c.text_at for c in turn.tool_calls]
+        else:
+            body, at = turn.transcript, [c.transcript_at for c in turn.tool_calls]
+        start = 0
+        for call, cut in sorted(zip(turn.tool_calls, at, strict=True), key=lambda pair: pair[1]):
+            if body[start:cut].strip():
+                out.append(f"\n  {body[start:cut].strip()}")
+            start = max(start, cut)
+            self._render_call(out, call)
+        if body[start:].strip():
+            out.append(f"\n  {body[start:].strip()}")
+        if show_transcript and on_text:
             out.append(f"\n  {turn.transcript.strip()}")
         for code in turn.code:
             if code.code:
@@ -251,17 +278,6 @@ class Transcript(BlockScroll):
             out.append(f"\n    [{i}] {title or uri}", "@transcript--meta")
             if title and uri:
                 out.append(f" {uri}", "@transcript--thought")
-        for call in turn.tool_calls:
-            out.append(f"\n  ⚙ {TOOL_MARK[call.status]} {call.name}({_fmt_args(call.args)})", "@transcript--tool")
-            if call.duration_ms is not None:
-                out.append(f" {call.duration_ms:.0f} ms", "@transcript--meta")
-            if call.status == "timeout":
-                out.append(" timed out", "@transcript--error")
-            elif call.status == "cancelled":
-                out.append(" cancelled", "@transcript--meta")
-            if call.result is not None and call.status in ("ok", "error"):
-                result = repr(call.result)
-                out.append(f" → {result[:80] + ('…' if len(result) > 80 else '')}", "@transcript--meta")
         played = self._played.get(turn.generation)
         if turn.interrupted:
             generated = turn.interrupted_audio_ms or 0.0
