@@ -316,3 +316,44 @@ async def test_camera_and_screen_toggles_say_why_when_there_is_no_source(monkeyp
         assert app.live_screen.frame_preview.frames_shown == 0
         await _say(pilot, "still there?")
         await _until(pilot, lambda: "(offline demo)" in _transcript(app))
+
+
+async def test_recording_switched_on_mid_session_replays_from_that_point(tmp_path: Path) -> None:
+    from tests.unit.test_replay import copy_recording
+    from tui.recording.format import Frame, Input, Open
+    from tui.recording.reader import read_recording
+    from tui.replay.check import CheckOptions, check
+
+    target = tmp_path / "mid.glrec"
+    app = _app(_settings(session={"modality": "TEXT"}, recording={"path": target}))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: _connected(app))
+        await _say(pilot, "before the recording")
+        await _until(pilot, lambda: "(offline demo)" in _transcript(app))
+        replies = _transcript(app).count("(offline demo)")
+        await pilot.press("f5")  # the user notices something and starts recording now
+        assert app.recorder is not None
+        await _say(pilot, "while recording")
+        await _until(pilot, lambda: _transcript(app).count("(offline demo)") > replies)
+        await pilot.press("f5")
+        await _until(pilot, lambda: app.recorder is None)
+    raw = target.read_bytes()
+    assert b"test-key" not in raw, "the key in the connection's URL/headers never reaches the file"
+    recording = read_recording(target)
+    first = recording.records[:3]
+    assert isinstance(first[0], Open)
+    assert [type(r) for r in first[1:]] == [Frame, Frame]
+    assert b'"setup"' in first[1].data if isinstance(first[1].data, bytes) else '"setup"' in first[1].data
+    texts = [r.data.get("text") for r in recording.records if isinstance(r, Input) and r.kind == "text"]
+    assert texts == ["while recording"], "only what happened after F5 is in the file"
+    result = await check(target, CheckOptions(wait_s=10))
+    assert result.ok, (result.divergences, result.problems)
+
+    # The check is real: the same file with the typed turn changed fails (the client sends what the user typed).
+    def retype(_i: int, r: Any) -> bool:
+        if isinstance(r, Input) and r.kind == "text":
+            r.data["text"] = "something else"
+        return True
+
+    changed = copy_recording(target, tmp_path / "changed.glrec", retype)
+    assert not (await check(changed, CheckOptions(wait_s=5))).ok

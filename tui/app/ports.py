@@ -132,28 +132,58 @@ class NullMedia:
 
 
 class TeeTap:
-    """A ``FrameTap`` forwarding to several taps; the recorder slot can be filled and emptied while live."""
+    """A ``FrameTap`` forwarding to several taps; the recorder slot can be filled and emptied while live.
+
+    A recorder switched on in the middle of a connection (F5) first gets that connection's start, as it happened:
+    the open, the ``setup`` the client sent and the ``setupComplete`` it got. Without them the file could not be
+    replayed (replay starts a session the way the recorded one started); with them it replays from the moment
+    recording began. Only the current connection's start is kept (three frames), and only until it closes.
+    """
 
     def __init__(self, *taps: Any) -> None:
         self.taps: list[Any] = list(taps)
-        self.recorder: Any | None = None
+        self._recorder: Any | None = None
+        self._start: list[tuple[str, tuple[Any, ...]]] = []
+        """The live connection's open, setup and setupComplete, as tap calls (empty when not connected)."""
+        self._start_done = True
+
+    @property
+    def recorder(self) -> Any | None:
+        return self._recorder
+
+    @recorder.setter
+    def recorder(self, recorder: Any | None) -> None:
+        if recorder is not None and recorder is not self._recorder and self._start:
+            for method, args in self._start:
+                getattr(recorder, method)(*args)
+        self._recorder = recorder
 
     def _each(self) -> list[Any]:
-        return [*self.taps, self.recorder] if self.recorder is not None else list(self.taps)
+        return [*self.taps, self._recorder] if self._recorder is not None else list(self.taps)
 
     def on_open(self, t_ns: int, url: str, headers: dict[str, str]) -> None:
+        self._start = [("on_open", (t_ns, url, dict(headers)))]
+        self._start_done = False
         for tap in self._each():
             tap.on_open(t_ns, url, headers)
 
     def on_send(self, t_ns: int, data: str | bytes) -> None:
+        if not self._start_done and len(self._start) == 1:
+            self._start.append(("on_send", (t_ns, data)))  # the setup: the first frame of a connection
         for tap in self._each():
             tap.on_send(t_ns, data)
 
     def on_recv(self, t_ns: int, data: bytes) -> None:
+        if not self._start_done:
+            if len(self._start) == 2 and b"setupComplete" in data[:64]:
+                self._start.append(("on_recv", (t_ns, data)))
+            self._start_done = True  # the start is the first exchange only, whatever it held
         for tap in self._each():
             tap.on_recv(t_ns, data)
 
     def on_close(self, t_ns: int, code: int | None, reason: str) -> None:
+        self._start = []
+        self._start_done = True
         for tap in self._each():
             tap.on_close(t_ns, code, reason)
 
