@@ -45,3 +45,33 @@ def real_captures_dir() -> Path:
         return Path(override)
     beside = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-live-captures"
     return beside if beside.is_dir() else Path("/work/shared/data/real-live-captures")
+
+
+def wait_for_recording_writers(path: Path, timeout: float = 15.0) -> None:
+    """Wait until no recorder writer process (``python -m tui.recording.ring``) holds ``path`` open.
+
+    After a recording app is killed, its writer process goes on writing what the app had handed it; a test that
+    reads the file must wait for that to finish, as a user opening the file later would.
+    """
+    import time
+
+    target = os.path.realpath(path)
+    deadline = time.monotonic() + timeout
+    while True:
+        holders = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if b"tui.recording.ring" not in f.read():
+                        continue
+                fds = os.listdir(f"/proc/{pid}/fd")
+                holders += [pid for fd in fds if os.readlink(f"/proc/{pid}/fd/{fd}") == target]
+            except OSError:
+                continue
+        if not holders:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the writer process(es) {holders} still hold {path} after {timeout:g} s")
+        time.sleep(0.01)

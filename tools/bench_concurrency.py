@@ -12,8 +12,10 @@ completeness checks on (a replay "passes" when ``ReplayResult.ok``).
   have no audio: their clock is all there is (marked).
 * **Long session**: a voice session of many long demo replies is recorded in this run (pace 0, the real recorder)
   and replayed, to show the steady-state speed without the per-session start (TLS certificate, connect).
-* **Recorder overhead**: the same recording replayed with and without the replaying client also recording itself
-  (``CheckOptions.record_to``), alternating, medians compared.
+* **Recorder overhead**: the same recording replayed in rounds of: without recording, with the replaying client
+  recording itself (``CheckOptions.record_to``; the recorder's writer process), and with a writer thread instead
+  (for comparison). The figure is the median over rounds of with ÷ without: the two ran back to back, so the host's
+  speed, which drifts by tens of per cent from one second to the next on this VM, mostly cancels.
 * **Size ÷ wire**: file bytes ÷ the wire bytes of the frames it holds (the recorder's own accounting).
 * **Concurrency**: one mock (in its own process: one core) serves N replay sessions at once for N concurrent
   clients (in this process: the other core). Each client replays one of the bundled recordings (round robin) and
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import resource
 import statistics
 import sys
 import tempfile
@@ -59,7 +62,9 @@ class ReplayRow:
     frames: int
     problems: list[str] = field(default_factory=list)
     cpu_s: float = 0.0
-    """CPU time of this process (all threads: the client, the mock, the recorder's writer) during the replay."""
+    """CPU time of this process (all threads: the client, the mock, a recorder's writer thread) during the replay."""
+    child_cpu_s: float = 0.0
+    """CPU time of child processes reaped during the replay (the recorder's writer process)."""
 
     @property
     def real_s(self) -> float:
@@ -71,16 +76,32 @@ class ReplayRow:
         return self.real_s / self.wall_s if self.wall_s > 0 else float("nan")
 
 
-async def replay_one(path: Path, record_to: Path | None = None) -> ReplayRow:
+async def replay_one(path: Path, record_to: Path | None = None, writer: str = "auto") -> ReplayRow:
+    """One ``check`` replay of ``path``; ``record_to``: the replaying client records itself there, with the
+    recorder's ``writer`` ("auto": its process where supported; "thread")."""
+    from tui.recording import writer as recording_writer
     from tui.replay.check import CheckOptions, check
 
     rec = read_recording(path)
     model, mic = audio_parts(rec)
-    t0 = time.perf_counter()
-    c0 = time.process_time()
-    result = await check(path, CheckOptions(record_to=record_to))
-    wall = time.perf_counter() - t0
-    cpu = time.process_time() - c0
+    original = recording_writer.Recorder.__init__
+    if writer != "auto":
+
+        def init(self: Any, *a: Any, **k: Any) -> None:
+            original(self, *a, **{**k, "writer": writer})
+
+        recording_writer.Recorder.__init__ = init  # type: ignore[method-assign]
+    try:
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        k0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        result = await check(path, CheckOptions(record_to=record_to))
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - c0
+        k1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    finally:
+        recording_writer.Recorder.__init__ = original  # type: ignore[method-assign]
+    child_cpu = k1.ru_utime + k1.ru_stime - k0.ru_utime - k0.ru_stime
     problems = [str(d) for d in result.divergences][:2] + list(result.problems)[:2]
     problems += [f"unconsumed: {u}" for u in result.unconsumed][:2]
     return ReplayRow(
@@ -94,6 +115,7 @@ async def replay_one(path: Path, record_to: Path | None = None) -> ReplayRow:
         len(rec.frames),
         problems,
         cpu,
+        child_cpu,
     )
 
 
@@ -304,13 +326,22 @@ async def figures_async(sessions: int = 100, long_turns: int = 12, overhead_reps
         long_path = await record_long_session(Path(tmp) / "long.glrec", long_turns)
         out["long"] = await replay_one(long_path)
         # Recorder overhead: the long voice session (the most frames per second), alternating off/on.
+        # The writer thread is measured in the same runs (a third of each round) for comparison.
         off: list[ReplayRow] = []
         on: list[ReplayRow] = []
+        thread: list[ReplayRow] = []
         for i in range(overhead_reps):
             off.append(await replay_one(long_path))
             on.append(await replay_one(long_path, record_to=Path(tmp) / f"again{i}.glrec"))
+            thread.append(await replay_one(long_path, record_to=Path(tmp) / f"thread{i}.glrec", writer="thread"))
+        for r in on + thread:
+            if not r.ok:
+                raise SystemExit(f"a recording replay failed: {r.problems}")
         out["overhead"] = ([r.wall_s for r in off], [r.wall_s for r in on])
         out["overhead_cpu"] = ([r.cpu_s for r in off], [r.cpu_s for r in on])
+        out["overhead_child_cpu"] = [r.child_cpu_s for r in on]
+        out["overhead_thread"] = [r.wall_s for r in thread]
+        out["overhead_thread_cpu"] = [r.cpu_s for r in thread]
     out["concurrency"] = await concurrency(sessions)
     return out
 
@@ -335,10 +366,15 @@ def main() -> int:
         )
     off, on = f["overhead"]
     coff, con = f["overhead_cpu"]
+
+    def paired(a: list[float], b: list[float]) -> float:
+        return statistics.median(y / x for x, y in zip(a, b, strict=True)) - 1
+
     print(
-        f"recorder overhead: wall {statistics.median(on) / statistics.median(off) - 1:+.1%} "
-        f"(median {statistics.median(off):.3f} s off, {statistics.median(on):.3f} s on), "
-        f"CPU {statistics.median(con) / statistics.median(coff) - 1:+.1%}"
+        f"recorder overhead (median over rounds of with ÷ without): wall {paired(off, on):+.1%} "
+        f"(median {statistics.median(off):.3f} s off, {statistics.median(on):.3f} s on), CPU {paired(coff, con):+.1%}, "
+        f"writer process {statistics.median(f['overhead_child_cpu']):.3f} s CPU; with a writer thread instead: wall "
+        f"{paired(off, f['overhead_thread']):+.1%}, CPU {paired(coff, f['overhead_thread_cpu']):+.1%}"
     )
     c: ConcurrencyResult = f["concurrency"]
     print(

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """The recorder's own cost per frame: a recording's real traffic fed through ``Recorder`` as the frame tap sees it.
 
-    .venv/bin/python tools/bench_recorder.py [FILE.glrec] [--reps 5] [--profile]
+    .venv/bin/python tools/bench_recorder.py [FILE.glrec] [--reps 5] [--writer process|thread] [--profile]
 
 Every record of FILE (default: the largest bundled recording) is handed to a fresh ``Recorder``'s tap methods in
 file order (frames as the wire text/bytes, inputs as their dicts, opens/closes), then the recorder is closed (drained,
 ``end`` record, fsync). Printed per rep, as medians: the CPU time of the tap calls on the calling thread (what the
-event loop pays), the CPU time of the writer thread, both per frame, and the resulting file size ÷ wire bytes. The
+event loop pays), the CPU time of the writer (its thread, or its process: user + system when reaped), both per
+frame, and the resulting file size ÷ wire bytes. The
 output file is read back and compared frame by frame with the input, so a figure never comes from a broken write.
 ``--profile`` runs cProfile inside the writer thread and prints its top functions.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import resource
 import statistics
 import sys
 import tempfile
@@ -33,9 +35,13 @@ SECRETS: tuple[str, ...] = ("bench-secret-value-123",)
 """A configured key, as a real session has one (redaction then also searches the payloads for it)."""
 
 
-def feed(rec: Recording, out: Path, *, profile: cProfile.Profile | None = None) -> tuple[float, float, int]:
-    """(tap CPU s, writer-thread CPU s, file size) for one pass of ``rec`` through a new recorder."""
+def feed(
+    rec: Recording, out: Path, *, profile: cProfile.Profile | None = None, writer: str = "process"
+) -> tuple[float, float, int]:
+    """(tap CPU s, writer CPU s, file size) for one pass of ``rec`` through a new recorder. The writer's CPU is its
+    thread's, or its process's (user + system, taken when it is reaped)."""
     writer_cpu: list[float] = []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     original = Recorder._run
 
     def timed_run(self: Recorder) -> None:
@@ -51,7 +57,7 @@ def feed(rec: Recording, out: Path, *, profile: cProfile.Profile | None = None) 
 
     Recorder._run = timed_run  # type: ignore[method-assign]
     try:
-        r = Recorder(out, model=rec.header.model, config=rec.header.config, secrets=SECRETS)
+        r = Recorder(out, model=rec.header.model, config=rec.header.config, secrets=SECRETS, writer=writer)
     finally:
         Recorder._run = original  # type: ignore[method-assign]
     t = 0
@@ -73,6 +79,9 @@ def feed(rec: Recording, out: Path, *, profile: cProfile.Profile | None = None) 
     stats = r.close()
     if stats.error or stats.dropped:
         raise SystemExit(f"recorder problem: {stats.error or f'{stats.dropped} dropped'}")
+    if r.writer_pid is not None:
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        writer_cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return tap_cpu, writer_cpu[0], stats.bytes_written
 
 
@@ -88,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("file", nargs="?", type=Path)
     p.add_argument("--reps", type=int, default=5)
-    p.add_argument("--profile", action="store_true")
+    p.add_argument("--profile", action="store_true", help="cProfile the writer thread (implies --writer thread)")
+    p.add_argument("--writer", choices=["process", "thread"], default="process")
     args = p.parse_args(argv)
     path = args.file or max((ROOT / "recordings").glob("*.glrec"), key=lambda q: q.stat().st_size)
     rec = read_recording(path)
@@ -101,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-recorder-") as tmp:
         for i in range(args.reps):
             out = Path(tmp) / f"r{i}.glrec"
-            tap, wcpu, size = feed(rec, out, profile=prof)
+            tap, wcpu, size = feed(rec, out, profile=prof, writer="thread" if prof else args.writer)
             if i == 0:
                 verify(rec, out)
             taps.append(tap)
@@ -109,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     tap_m, w_m = statistics.median(taps), statistics.median(writers)
     print(
         f"{path.name}: {frames} frames, {wire / 1e6:.1f} MB wire; per frame: tap {tap_m / frames * 1e6:.1f} µs CPU, "
-        f"writer {w_m / frames * 1e6:.1f} µs CPU (median of {args.reps}); size ÷ wire {size / wire:.3f}"
+        f"writer {'thread' if prof else args.writer} {w_m / frames * 1e6:.1f} µs CPU (median of {args.reps}); "
+        f"size ÷ wire {size / wire:.3f}"
     )
     if prof is not None:
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)

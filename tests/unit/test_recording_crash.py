@@ -105,7 +105,7 @@ def test_a_disk_that_cannot_keep_up_makes_a_loud_gap_not_a_silent_loss(
 
     monkeypatch.setattr(RecordWriter, "write_frame", slow)
     problems: list[str] = []
-    rec = Recorder(tmp_path / "slow.glrec", model="m", max_queue_items=5, on_problem=problems.append)
+    rec = Recorder(tmp_path / "slow.glrec", model="m", max_queue_items=5, on_problem=problems.append, writer="thread")
     t = time.monotonic_ns()
     for i in range(60):
         rec.on_recv(t + i * 1000, json.dumps({"serverContent": {"i": i}}).encode())
@@ -141,7 +141,7 @@ def test_a_failing_disk_stops_the_recording_loudly_and_keeps_what_was_written(
 
     monkeypatch.setattr(RecordWriter, "_write", failing)
     problems: list[str] = []
-    rec = Recorder(tmp_path / "full.glrec", model="m", on_problem=problems.append)
+    rec = Recorder(tmp_path / "full.glrec", model="m", on_problem=problems.append, writer="thread")
     t = time.monotonic_ns()
     for i in range(20):
         rec.on_recv(t + i, json.dumps({"serverContent": {"i": i}}).encode())

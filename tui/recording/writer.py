@@ -1,24 +1,28 @@
 """Writing recordings: ``RecordWriter`` appends records to a file; ``Recorder`` is the live ``FrameTap``.
 
-Threading rules:
-- ``Recorder``'s tap methods run on the event loop and only enqueue (a deque under a lock: no I/O, no encoding;
-  the writer thread is woken only when it is idle).
-- One writer thread per recorder takes the queue in bursts (it waits ``_LINGER_S`` after the first record of a
-  burst, so a busy stream costs one wake-up per burst, not per frame), encodes and redacts each record and hands a
-  burst's records, whole and in order, to the kernel in one ``writev`` (so a crash tears at most one record and
-  loses at most what was still queued: ~20 ms of traffic plus any backlog), and fsyncs about once a second and on
-  close.
-- The queue is bounded in bytes and items. When the disk cannot keep up the recorder drops, never blocks the live
-  session: it counts what it dropped, writes a ``gap`` record where the loss happened, logs an error and calls
-  ``on_problem`` once per burst. A write error (disk full…) stops the recording the same loud way; the file stays
-  readable up to its last whole record.
-- ``on_problem`` is called from the event loop (drops) or from the writer thread (write errors): make it
-  thread-safe (e.g. ``loop.call_soon_threadsafe``).
+Who does the work:
+- ``Recorder``'s tap methods run on the event loop and never encode, redact or do file I/O themselves.
+- By default (Linux on x86) a writer *process* does the work (``tui.recording.ring``): the tap methods pack each
+  item with msgpack and copy it into a shared ring (~2 µs a frame), and the child decodes, redacts, interns and
+  writes on another core. A writer thread would hold the GIL for all of that (~35-40 µs a frame): +17-40 % on a
+  replay at hundreds of times real time, against ~0-5 % with the process. If the app is killed, the child still
+  writes everything that was in the ring.
+- Elsewhere (or with ``writer="thread"``) one writer thread per recorder does it: it takes the queue in bursts
+  (it waits ``_LINGER_S`` after the first record of a burst, so a busy stream costs one wake-up per burst, not per
+  frame) and a SIGKILL loses what was still queued (~20 ms of traffic plus any backlog).
+- Either way, a burst's records go to the kernel whole and in order in one ``writev`` (a crash tears at most one
+  record), with an fsync about once a second and on close.
+- What waits is bounded in bytes and items (the ring, then ``max_queue_bytes``/``max_queue_items``). When the disk
+  cannot keep up the recorder drops, never blocks the live session: it counts what it dropped, writes a ``gap``
+  record where the loss happened, logs an error and calls ``on_problem`` once per burst. A write error (disk
+  full…) or a dead writer process stops the recording the same loud way; the file stays readable up to its last
+  whole record.
+- ``on_problem`` is called from the event loop (drops; the writer process's errors) or from the writer thread
+  (its write errors): make it thread-safe (e.g. ``loop.call_soon_threadsafe``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import os
@@ -26,7 +30,7 @@ import sys
 import threading
 import time
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +40,7 @@ import msgpack
 
 from tui import __version__
 from tui.errors import RecordingError
+from tui.recording import ring
 from tui.recording.format import (
     FORMAT_NAME,
     REF_WINDOW,
@@ -56,6 +61,7 @@ from tui.recording.format import (
     splice_spans,
 )
 from tui.recording.redact import Redactor
+from tui.recording.ring import WriterProcess
 
 if TYPE_CHECKING:
     from tui.config import Settings
@@ -87,8 +93,16 @@ _LINGER_S: Final = 0.02
 """After the first record of a burst arrives, the writer thread waits this long for more before writing them all
 (records reach the kernel at most this much later; a SIGKILL loses what is still queued)."""
 
+_PROCESS_LINGER_S: Final = 0.005
+"""The writer process's linger: its wake-ups cost the app nothing, and a short one leaves less to write at close."""
+
 _PREPARE_CHUNK: Final = 64
 """Queued records whose payloads the writer thread decodes together (``RecordWriter.prepare_frames``)."""
+
+_RING_BYTES: Final = 1 << 20
+"""The writer process's shared ring. Small, because every page of it is touched once per recording (~6 µs each
+on this VM); a backlog beyond it (the child starting up during a fast replay) waits in the parent, bounded by
+``max_queue_bytes``."""
 
 _BATCH_RECORDS: Final = 256
 _BATCH_BYTES: Final = 4 << 20
@@ -136,30 +150,13 @@ def _check_ext_packing() -> None:
 class RecordWriter:
     """Appends records to a new file (0600), redacting everything on the way in. Not thread-safe: one owner."""
 
+    _strings: StringTable | None
+
     def __init__(
         self, path: Path, header: Header, redactor: Redactor | None = None, *, overwrite: bool = False
     ) -> None:
         _check_ext_packing()
-        self.path = Path(path)
-        self.redactor = redactor or Redactor(enabled=header.redacted)
-        self.records = 0
-        """Records handed to the kernel."""
-        self._numbered = 0
-        """Records numbered so far (held ones included): the index of the next record in the file."""
-        self.bytes_written = 0
-        self.wire_bytes = 0
-        self.last_t_us = 0
-        self._recent: OrderedDict[bytes, int] = OrderedDict()
-        self._recent_bytes = 0
-        self._recent_sizes: Counter[int] = Counter()
-        """Lengths of the payloads in ``_recent``: a payload of another length is not looked up (no hashing)."""
-        self._strings: StringTable | None = None  # the header is written literally; interning starts after it
-        self._batch: list[bytes] | None = None
-        self._batch_bytes = 0
-        self._prepared: dict[int, tuple[Any, ...]] = {}
-        """id(frame data) → what :meth:`prepare_frames` worked out for it."""
-        self._templates: dict[tuple[bool, str, bytes], tuple[bytes, ...]] = {}
-        """(binary frame, base64 flavour, skeleton as UTF-8) → the packed record cut at its time and payloads."""
+        self._start(Path(path), redactor or Redactor(enabled=header.redacted), None, 0, 0, 0)
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
         flags |= os.O_TRUNC if overwrite else os.O_EXCL
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -187,6 +184,64 @@ class RecordWriter:
             head.setdefault(key, red.value(value))
         self._write(head)
         self._strings = StringTable()
+
+    @classmethod
+    def adopt(
+        cls, fd: int, path: Path, redactor: Redactor, *, numbered: int, records: int, written: int
+    ) -> RecordWriter:
+        """Go on writing a file whose header another ``RecordWriter`` wrote (the recorder's writer process).
+
+        After its header a writer's state is its counts alone (the string table and payload references start
+        empty), so ``numbered``, ``records`` and ``written`` from the original make this one continue the file
+        byte for byte as the original would have.
+        """
+        _check_ext_packing()
+        w = cls.__new__(cls)
+        w._start(Path(path), redactor, StringTable(), numbered, records, written)
+        w._fd = fd
+        return w
+
+    def _start(
+        self, path: Path, redactor: Redactor, strings: StringTable | None, numbered: int, records: int, written: int
+    ) -> None:
+        self.path = path
+        self.redactor = redactor
+        self.records = records
+        """Records handed to the kernel."""
+        self._numbered = numbered
+        """Records numbered so far (held ones included): the index of the next record in the file."""
+        self.bytes_written = written
+        self.wire_bytes = 0
+        self.last_t_us = 0
+        self._recent: OrderedDict[bytes, int] = OrderedDict()
+        self._recent_bytes = 0
+        self._recent_sizes: Counter[int] = Counter()
+        """Lengths of the payloads in ``_recent``: a payload of another length is not looked up (no hashing)."""
+        self._strings = strings  # None while the header is written (it is literal)
+        self._batch: list[bytes] | None = None
+        self._batch_bytes = 0
+        self._prepared: dict[int, tuple[Any, ...]] = {}
+        """id(frame data) → what :meth:`prepare_frames` worked out for it."""
+        self._templates: dict[tuple[bool, str, bytes], tuple[bytes, ...]] = {}
+        """(binary frame, base64 flavour, skeleton as UTF-8) → the packed record cut at its time and payloads."""
+
+    @property
+    def numbered(self) -> int:
+        """Records numbered so far: the index the next record will have."""
+        return self._numbered
+
+    def fileno(self) -> int:
+        if self._fd is None:
+            raise RecordingError("recording already closed", path=str(self.path))
+        return self._fd
+
+    def hand_over(self) -> int:
+        """Give up the file descriptor without closing it (it now belongs to the writer process)."""
+        fd = self.fileno()
+        if self._batch:
+            self.flush()
+        self._fd = None
+        return fd
 
     # -- records ------------------------------------------------------------------------------------
 
@@ -491,7 +546,10 @@ class Recorder:
         linger_s: float = _LINGER_S,
         clock_ns: Callable[[], int] = time.monotonic_ns,
         created_unix: float | None = None,
+        writer: str = "auto",
     ) -> None:
+        """``writer``: "process" (a forked writer; see ``tui.recording.ring``), "thread", or "auto" (the process
+        where that is supported, else the thread)."""
         self._redactor = Redactor(secrets, enabled=redact)
         self._t0 = clock_ns()
         # The wall-clock time of t = 0, so replay can give time-dependent tools (a clock) the recorded time.
@@ -523,8 +581,31 @@ class Recorder:
         self._gap: list[int] | None = None  # [count, bytes, first t_us] of the current unreported burst
         self._seg = -1
         self._close_by: str | None = None
-        self._thread = threading.Thread(target=self._run, name=f"recorder:{self.path.name}", daemon=True)
-        self._thread.start()
+        self._proc: WriterProcess | None = None
+        self._ring_lock = threading.RLock()
+        """Writer process: one producer at a time (the loop's tap calls; ``stats`` and ``close`` from other threads
+        move waiting items too). Reentrant: ``on_problem`` may ask for ``stats``."""
+        self._overflow: deque[tuple[bytes, bool]] = deque()
+        """Writer process: packed items waiting for room in its ring (bounded like the thread's queue)."""
+        self._overflow_bytes = 0
+        self._thread: threading.Thread | None = None
+        if writer not in ("auto", "process", "thread"):
+            raise ValueError(f"writer must be auto, process or thread, not {writer!r}")
+        if writer == "process" or (writer == "auto" and ring.supported()):
+            try:
+                self._proc = WriterProcess(
+                    self._writer,
+                    capacity=_RING_BYTES,
+                    fsync_interval_s=fsync_interval_s,
+                    linger_s=min(linger_s, _PROCESS_LINGER_S),
+                    secrets=tuple(secrets),
+                    redact=redact,
+                )
+            except OSError as exc:  # no fork here (limits): write from a thread instead
+                log.warning("recording %s: no writer process (%s); writing from a thread", self.path.name, exc)
+        if self._proc is None:
+            self._thread = threading.Thread(target=self._run, name=f"recorder:{self.path.name}", daemon=True)
+            self._thread.start()
 
     @classmethod
     def for_settings(
@@ -580,6 +661,25 @@ class Recorder:
     # -- control --------------------------------------------------------------------------------------
 
     def stats(self) -> RecorderStats:
+        proc = self._proc
+        if proc is not None:
+            self._check_process()
+            if self._overflow:
+                with self._ring_lock:
+                    if not self._closing:
+                        self._push_overflow(proc)  # (the UI asks often: a quiet session's backlog moves on)
+            records, written, wire, done = proc.final_or_live_counts()
+            with self._cond:
+                return RecorderStats(
+                    path=self.path,
+                    records=records,
+                    bytes_written=written,
+                    wire_bytes=wire,
+                    queued=max(0, proc.items_put - done) + sum(not more for _, more in self._overflow),
+                    dropped=self._dropped,
+                    dropped_bytes=self._dropped_bytes,
+                    error=self._error,
+                )
         with self._cond:
             return RecorderStats(
                 path=self.path,
@@ -594,13 +694,27 @@ class Recorder:
 
     def close(self, timeout: float | None = None) -> RecorderStats:
         """Write what is queued, an ``end`` record, fsync and close. Blocking: use ``aclose`` on a loop."""
-        with self._cond:
+        with self._ring_lock, self._cond:  # (the ring lock: a tap call on the loop is not half-way through a put)
+            already = self._closing
             self._closing = True
             self._cond.notify_all()
+        proc = self._proc
+        if proc is not None:
+            if not already:
+                self._close_process(proc, timeout)
+            return self.stats()
+        assert self._thread is not None
         self._thread.join(timeout)
         return self.stats()
 
+    @property
+    def writer_pid(self) -> int | None:
+        """The writer process's pid (None when a thread writes)."""
+        return None if self._proc is None else self._proc.pid
+
     async def aclose(self) -> RecorderStats:
+        import asyncio  # here, not at the top: the writer process imports this module and needs no event loop
+
         return await asyncio.to_thread(self.close)
 
     @property
@@ -613,6 +727,10 @@ class Recorder:
         return max(0, (t_ns - self._t0) // 1000)
 
     def _put(self, item: tuple[Any, ...], size: int) -> None:
+        if self._proc is not None:
+            with self._ring_lock:
+                self._put_process(self._proc, item, size)
+            return
         problem: str | None = None
         with self._cond:
             if self._closing:
@@ -644,6 +762,101 @@ class Recorder:
             log.error("%s", problem)
             self._report(problem)
 
+    # -- the writer process ---------------------------------------------------------------------------
+
+    def _put_process(self, proc: WriterProcess, item: tuple[Any, ...], size: int) -> None:
+        """``_put`` when a process writes: copy the item into the ring. While the ring is full (the child is
+        starting, or behind) items wait in ``_overflow`` and go in first, in order; beyond ``max_queue_bytes`` or
+        ``max_queue_items`` they are dropped and counted (and said once per burst), as with the thread."""
+        if self._closing:
+            return
+        if self._error is None and not (proc.failed() and self._check_process()):
+            try:
+                blob = _pack(item)
+            except (TypeError, ValueError, OverflowError) as exc:  # a value msgpack cannot hold: not recordable
+                log.error("recording %s: cannot record a %s item (%s); skipped", self.path.name, item[0], exc)
+                return
+            pieces = proc.pieces(blob)
+            pending = self._overflow
+            if not pending and self._gap is None and len(pieces) == 1 and proc.put(blob):
+                return
+            waiting = proc.items_put - proc.counts()[3] + len(pending)  # (pieces count as items here: a bound)
+            if self._check_process():
+                pass  # it stopped or died: nothing more can be written
+            elif self._overflow_bytes + len(blob) <= self._max_bytes and waiting < self._max_items:
+                if self._gap is not None:
+                    count, nbytes, t_us = self._gap
+                    self._gap = None
+                    gap = _pack(("gap", t_us, count, nbytes, "recorder queue full (disk too slow)"))
+                    pending.append((gap, False))
+                    self._overflow_bytes += len(gap)
+                last = len(pieces) - 1
+                pending.extend((piece, i < last) for i, piece in enumerate(pieces))
+                self._overflow_bytes += len(blob)
+                self._push_overflow(proc)
+                return
+        self._drop_process(item, size, "the disk is not keeping up")
+
+    def _push_overflow(self, proc: WriterProcess) -> bool:
+        """Move waiting items into the ring, oldest first; True when none are left waiting."""
+        pending = self._overflow
+        while pending:
+            blob, more = pending[0]
+            if not proc.put(blob, more):
+                return False
+            pending.popleft()
+            self._overflow_bytes -= len(blob)
+        return True
+
+    def _drop_process(self, item: tuple[Any, ...], size: int, why: str) -> None:
+        self._dropped += 1
+        self._dropped_bytes += size
+        if self._error is not None:
+            return  # stopped: the one message was given
+        if self._gap is None:
+            self._gap = [0, 0, item[1]]
+            problem = f"recording {self.path.name}: {why}; dropping data (the file will show a gap here)"
+            log.error("%s", problem)
+            self._report(problem)
+        self._gap[0] += 1
+        self._gap[1] += size
+
+    def _check_process(self) -> bool:
+        """Take note (once, loudly) if the writer process stopped on an error or died. True when it has."""
+        proc = self._proc
+        if proc is None or self._error is not None:
+            return self._error is not None
+        problem = proc.error()
+        if problem is None:
+            return False
+        message = f"recording {self.path.name} stopped: {problem}"
+        with self._cond:
+            self._error = message
+        log.error("%s; the file holds everything written before this point", message)
+        self._report(message)
+        return True
+
+    def _close_process(self, proc: WriterProcess, timeout: float | None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        end: bytes | None = None
+        if not self._check_process():
+            if self._gap is not None:
+                count, nbytes, t_us = self._gap
+                self._gap = None
+                gap = _pack(("gap", t_us, count, nbytes, "recorder queue full (disk too slow)"))
+                self._overflow.append((gap, False))
+            # Blocking is fine at the end: hand over what waited for room, as the child makes it.
+            while not self._push_overflow(proc) and not self._check_process():
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                time.sleep(0.002)
+            if self._error is None:
+                end = _pack(("end", self._us(time.monotonic_ns())))
+        self._dropped += sum(not more for _, more in self._overflow)
+        self._overflow.clear()
+        proc.finish(end, None if deadline is None else max(0.0, deadline - time.monotonic()))
+        self._check_process()
+
     def _report(self, message: str) -> None:
         if self._on_problem is not None:
             try:
@@ -673,15 +886,9 @@ class Recorder:
                 self._queued_bytes = 0
                 closing = self._closing
             try:
-                if len(batch) > 1:
-                    w.begin_batch()
-                for i, item in enumerate(batch):
-                    if i % _PREPARE_CHUNK == 0 and len(batch) > 1:  # a slice at a time: bounded, still in cache
-                        chunk = batch[i : i + _PREPARE_CHUNK]
-                        w.prepare_frames([it[2] for it in chunk if it[0] in ("c2s", "s2c")])
-                    self._write_item(item)
+                if batch:
+                    write_items(w, batch)
                     dirty = True
-                w.flush()
                 if dirty and (closing or time.monotonic() - last_sync >= self._fsync_interval):
                     w.fsync()
                     last_sync = time.monotonic()
@@ -722,21 +929,35 @@ class Recorder:
         except OSError:
             pass
 
-    def _write_item(self, item: tuple[Any, ...]) -> None:
-        if self._writer.closed:
-            return
-        kind = item[0]
-        w = self._writer
-        if kind in ("c2s", "s2c"):
-            w.write_frame(item[1], kind, item[2])
-        elif kind == "open":
-            w.write_open(item[1], item[2], item[3], item[4])
-        elif kind == "close":
-            w.write_close(item[1], item[2], item[3], item[4], item[5])
-        elif kind == "in":
-            w.write_input(item[1], item[2], item[3])
-        elif kind == "gap":
-            w.write_gap(item[1], item[2], item[3], item[4])
+
+def write_items(w: RecordWriter, batch: list[Any]) -> None:
+    """Write a burst of recorder items (as ``Recorder``'s tap methods build them) in one ``writev``, payloads
+    decoded a slice at a time. Used by the writer thread and the writer process alike."""
+    if len(batch) > 1:
+        w.begin_batch()
+    for i, item in enumerate(batch):
+        if i % _PREPARE_CHUNK == 0 and len(batch) > 1:  # a slice at a time: bounded, still in cache
+            chunk = batch[i : i + _PREPARE_CHUNK]
+            w.prepare_frames([it[2] for it in chunk if it[0] in ("c2s", "s2c")])
+        write_item(w, item)
+    w.flush()
+
+
+def write_item(w: RecordWriter, item: Sequence[Any]) -> None:
+    """Write one recorder item: ``(kind, t_us, ...)``."""
+    if w.closed:
+        return
+    kind = item[0]
+    if kind in ("c2s", "s2c"):
+        w.write_frame(item[1], kind, item[2])
+    elif kind == "open":
+        w.write_open(item[1], item[2], item[3], item[4])
+    elif kind == "close":
+        w.write_close(item[1], item[2], item[3], item[4], item[5])
+    elif kind == "in":
+        w.write_input(item[1], item[2], item[3])
+    elif kind == "gap":
+        w.write_gap(item[1], item[2], item[3], item[4])
 
 
 def run_headless_recorded(settings: Settings, *, media: Any = None) -> int:

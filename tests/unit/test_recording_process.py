@@ -1,0 +1,230 @@
+"""The recorder's writer process (``tui.recording.ring``): the failures of a real process, made for real.
+
+A stalled writer (SIGSTOP), a full disk (RLIMIT_FSIZE on the writer), a killed writer (SIGKILL), a killed app with
+records still in the ring, a record larger than the ring; and the same bytes as the writer thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pytest
+
+from tui.recording import ring
+from tui.recording.format import Gap
+from tui.recording.reader import read_recording
+from tui.recording.writer import Recorder
+
+pytestmark = pytest.mark.skipif(not ring.supported(), reason="the writer process needs Linux on x86 (memfd)")
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "AIzaSyTHISisNOTaREALkeyBUTlooksLIKEone"
+
+
+def _frame(i: int, pad: int = 0) -> bytes:
+    return json.dumps({"serverContent": {"i": i}, "pad": "x" * pad}).encode()
+
+
+def _audio(i: int, n: int = 9600) -> bytes:
+    pcm = bytes((i * 7 + k) % 251 for k in range(n))
+    part = {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": base64.b64encode(pcm).decode()}}
+    return json.dumps({"serverContent": {"modelTurn": {"parts": [part]}}}).encode()
+
+
+def _wait_for(cond: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:  # a zombie of ours counts as gone
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1].startswith("Z")
+
+
+def test_the_writer_process_is_the_default_and_never_sees_the_secret_in_argv_or_environment(tmp_path: Path) -> None:
+    rec = Recorder(tmp_path / "r.glrec", model="m", secrets=(SECRET,))
+    pid = rec.writer_pid
+    assert pid is not None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        assert b"tui.recording.ring" in cmdline
+        assert SECRET.encode() not in cmdline and SECRET.encode() not in environ
+        rec.on_open(0, f"wss://x/ws?key={SECRET}", {"x-goog-api-key": SECRET})
+        rec.on_recv(1000, json.dumps({"echo": SECRET}).encode())
+    finally:
+        stats = rec.close()
+    assert stats.error is None and _gone(pid)
+    data = (tmp_path / "r.glrec").read_bytes()
+    assert SECRET.encode() not in data
+    assert oct((tmp_path / "r.glrec").stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_writer_process_writes_what_the_thread_writes(tmp_path: Path) -> None:
+    frames = [_audio(i) for i in range(40)] + [_frame(i, pad=30) for i in range(5)]
+    frames.append(json.dumps({"key": SECRET}).encode())
+    big = _audio(99, n=3_000_000)  # 4 MB of JSON: larger than the ring, so it goes through in pieces
+    out = {}
+    for writer in ("process", "thread"):
+        path = tmp_path / f"{writer}.glrec"
+        rec = Recorder(path, model="m", secrets=(SECRET,), created_unix=1.0, writer=writer, clock_ns=lambda: 0)
+        assert (rec.writer_pid is not None) == (writer == "process")
+        rec.on_open(0, "wss://x/ws?key=" + SECRET, {"x-goog-api-key": SECRET})
+        for i, data in enumerate(frames):
+            rec.on_recv(i * 1000, data)
+            rec.on_send(i * 1000 + 1, data.decode())
+        rec.on_input(10**6, "audio", {"pcm": frames[0]})
+        rec.on_recv(2 * 10**6, big)
+        rec.on_close(3 * 10**6, 1000, "bye")
+        stats = rec.close()
+        assert stats.error is None and stats.dropped == 0 and stats.queued == 0
+        assert stats.records == 2 * len(frames) + 6 and stats.bytes_written == path.stat().st_size
+        out[writer] = path.read_bytes()
+    assert SECRET.encode() not in out["process"]
+    r1, r2 = read_recording(tmp_path / "process.glrec"), read_recording(tmp_path / "thread.glrec")
+    assert [(x.t_us, x.direction, x.data) for x in r1.frames] == [(x.t_us, x.direction, x.data) for x in r2.frames]
+    assert r1.frames[-1].data == big and r1.ended_cleanly and r2.ended_cleanly
+    # Byte for byte between the header and the end record (both hold wall-clock times): the same records, encoded
+    # the same way (interned strings, payload references, templates).
+    assert _between_header_and_end(out["process"]) == _between_header_and_end(out["thread"])
+
+
+def _between_header_and_end(blob: bytes) -> bytes:
+    up = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=len(blob))
+    up.feed(blob)
+    offsets = []
+    for _ in up:
+        offsets.append(up.tell())
+    return blob[offsets[0] : offsets[-2]]
+
+
+def test_a_stalled_writer_process_makes_a_loud_gap_not_a_silent_loss(tmp_path: Path) -> None:
+    problems: list[str] = []
+    rec = Recorder(tmp_path / "stalled.glrec", model="m", max_queue_items=5, on_problem=problems.append)
+    pid = rec.writer_pid
+    assert pid is not None
+    t = time.monotonic_ns()
+    rec.on_recv(t, _frame(0))
+    _wait_for(lambda: rec.stats().records >= 2)  # header + frame 0: the child is writing
+    os.kill(pid, signal.SIGSTOP)  # a disk that stopped answering, as the app sees it: nobody empties the ring
+    try:
+        for i in range(1, 40):
+            rec.on_recv(t + i * 1000, _frame(i, pad=200_000))  # 8 MB: more than the ring and the queue hold
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    _wait_for(lambda: rec.stats().queued == 0)
+    rec.on_recv(t + 10**6, b'{"serverContent": {"turnComplete": true}}')
+    stats = rec.close()
+    assert stats.dropped > 0 and stats.error is None
+    assert problems and all("not keeping up" in p for p in problems)
+    r = read_recording(tmp_path / "stalled.glrec")
+    gaps = [x for x in r.records if isinstance(x, Gap)]
+    assert len(gaps) == len(problems) and sum(g.dropped for g in gaps) == stats.dropped
+    assert len(r.frames) + stats.dropped == 41
+    got = [f.msg["serverContent"]["i"] for f in r.frames[:-1]]
+    assert got[0] == 0 and got == sorted(got)  # in order, the loss in the middle where the gap says
+    assert r.frames[-1].msg == {"serverContent": {"turnComplete": True}}
+    assert r.ended_cleanly
+
+
+def test_a_full_disk_under_the_writer_process_stops_the_recording_loudly(tmp_path: Path) -> None:
+    problems: list[str] = []
+    path = tmp_path / "full.glrec"
+    rec = Recorder(path, model="m", on_problem=problems.append)
+    pid = rec.writer_pid
+    assert pid is not None
+    t = time.monotonic_ns()
+    for i in range(3):
+        rec.on_recv(t + i, _frame(i, pad=100))
+    _wait_for(lambda: rec.stats().records >= 4)
+    limit = path.stat().st_size + 1000  # room for a few more records, then EFBIG: the disk is full for this file
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (limit, limit))
+    for i in range(3, 40):
+        rec.on_recv(t + i, _frame(i, pad=100))
+        time.sleep(0.005)
+    stats = rec.close()
+    assert stats.error is not None and "File too large" in stats.error
+    assert len(problems) == 1 and "File too large" in problems[0]
+    r = read_recording(path)
+    got = [f.msg["serverContent"]["i"] for f in r.frames]
+    assert 3 <= len(got) < 40 and got == list(range(len(got)))  # everything up to the failure, in order
+    assert not r.ended_cleanly
+
+
+def test_a_killed_writer_process_stops_the_recording_loudly_and_keeps_the_file(tmp_path: Path) -> None:
+    problems: list[str] = []
+    path = tmp_path / "orphan.glrec"
+    rec = Recorder(path, model="m", on_problem=problems.append)
+    pid = rec.writer_pid
+    assert pid is not None
+    t = time.monotonic_ns()
+    for i in range(5):
+        rec.on_recv(t + i, _frame(i))
+    _wait_for(lambda: rec.stats().records >= 6)
+    os.kill(pid, signal.SIGKILL)
+    for i in range(5, 200):
+        rec.on_recv(t + i, _frame(i, pad=10_000))  # more than the ring holds: the recorder finds the writer gone
+        time.sleep(0.001)
+    stats = rec.close()
+    assert stats.error is not None and "writer process ended unexpectedly (signal 9)" in stats.error
+    assert len(problems) == 1 and "writer process" in problems[0]
+    r = read_recording(path)
+    got = [f.msg["serverContent"]["i"] for f in r.frames]
+    assert got[:5] == [0, 1, 2, 3, 4] and got == list(range(len(got)))
+
+
+APP = r"""
+import json, sys, time
+from pathlib import Path
+from tui.recording.writer import Recorder
+
+rec = Recorder(Path(sys.argv[1]), model="m")
+print(rec.writer_pid, flush=True)
+sys.stdin.readline()  # the test has stopped the writer
+for i in range(int(sys.argv[2])):
+    rec.on_recv(time.monotonic_ns(), json.dumps({"serverContent": {"i": i}}).encode())
+print("put", flush=True)
+time.sleep(60)
+"""
+
+
+def test_records_handed_to_the_writer_survive_a_sigkill_of_the_app(tmp_path: Path) -> None:
+    path = tmp_path / "killed.glrec"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    app = subprocess.Popen(
+        [sys.executable, "-c", APP, str(path), "300"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert app.stdin is not None and app.stdout is not None
+    writer = int(app.stdout.readline())
+    try:
+        os.kill(writer, signal.SIGSTOP)  # so that nothing is written before the app dies: all of it is in the ring
+        app.stdin.write("go\n")
+        app.stdin.flush()
+        assert app.stdout.readline().strip() == "put"
+        app.kill()
+        app.wait(10)
+    finally:
+        os.kill(writer, signal.SIGCONT)
+    _wait_for(lambda: _gone(writer))  # it sees the app's end of the pipe close, writes the ring out, exits
+    r = read_recording(path)
+    assert [f.msg["serverContent"]["i"] for f in r.frames] == list(range(300))
+    assert r.truncated_at is None and not r.ended_cleanly  # whole records, and no end: the app never closed it

@@ -1,0 +1,390 @@
+"""The recorder's writer process: a recording is encoded, redacted and written on another core.
+
+Why: a live session and a replay are one busy event loop, and the recorder's work per frame (decoding each
+base64 payload, redaction checks, msgpack, the string table) is ~35-40 µs of Python holding the GIL. In a writer
+*thread* that is time the event loop does not run: +17 % on a replay at hundreds of times real time. Here the
+event loop only copies each record into shared memory (~2 µs) and a child process does the rest.
+
+How (``WriterProcess`` is the parent's side, ``_child_main`` the child's):
+
+- The parent creates the file and writes its header itself (``RecordWriter``: O_EXCL, 0600, every error at
+  once), then starts ``python -m tui.recording.ring`` with the file's descriptor, a memfd holding the ring and a
+  pipe (``pass_fds``), and closes its copy of the file. A fresh interpreter, not a fork: after a fork every page
+  the busy parent writes to is copied once (Python's reference counts write everywhere), which cost the parent
+  ~100 ms per recording here. The child's start-up (~50 ms on the other core) is covered by the ring.
+- The first record in the ring is the child's brief (the path, the counts to continue from, and the secrets to
+  redact: they never go through argv, the environment or a file); the child continues the file with
+  ``RecordWriter.adopt``, so the bytes are exactly what the writer thread would write.
+- A single-producer, single-consumer byte ring in a shared mapping carries the recorder's items (msgpack, each
+  behind a 4-byte length). The parent publishes a record by storing ``head`` after its bytes;
+  the child frees space by storing ``tail`` once it has copied records out. On x86 stores become visible in
+  program order, which is all this needs; other machines use the writer thread (``supported``).
+- The child gathers a burst (``linger``), writes it with one ``writev``, fsyncs about once a second, and
+  publishes its counts (records, bytes, wire bytes, items done) and any error in the ring's header, where the
+  parent reads them without a system call. When the ring is empty the child raises a flag and sleeps on a pipe;
+  the parent writes a byte to it only when the flag is up (and the child also wakes every 250 ms, which covers a
+  wake-up lost to the flag and ``head`` crossing).
+- The parent closing its end of that pipe is the child's cue to finish: it writes what is in the ring, fsyncs and
+  exits. So a clean close is "put an ``end`` item, close the pipe, wait", and a parent that is SIGKILLed loses
+  nothing it had put in the ring: the child sees the pipe close and writes it all (the file then has no ``end``
+  record, as after any crash).
+- The child runs in its own session (a Ctrl+C or Ctrl+Z in the terminal is for the app, which ends the child by
+  closing the pipe) and ignores SIGXFSZ (a file-size limit is a write error to report, not a silent kill).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import platform
+import select
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import msgpack
+
+if TYPE_CHECKING:
+    from tui.recording.writer import RecordWriter
+
+_HEADER: Final = 4096
+"""Bytes before the ring's data: the shared counters and the error text."""
+_HEAD, _TAIL, _WAITING, _STATE = 0, 8, 16, 20
+_RECORDS, _WRITTEN, _WIRE, _DONE, _ERROR_LEN, _ERROR = 24, 32, 40, 48, 56, 64
+_ERROR_MAX: Final = 2048
+_RUNNING, _FINISHED, _FAILED = 0, 1, 2
+_WRAP: Final = 0xFFFFFFFF
+"""Length word meaning "the rest of this lap is unused: go on at the start"."""
+_MORE: Final = 0x80000000
+"""Flag in a length word: this is a piece of a record, and the next one continues it."""
+_IDLE_WAKE_S: Final = 0.25
+_SYNC_BYTES: Final = 2 << 20
+"""The child also fsyncs whenever this much more has been written since the last fsync."""
+_U32: Final = struct.Struct("<I")
+_U64: Final = struct.Struct("<Q")
+_COUNTS: Final = struct.Struct("<QQQQ")  # records, bytes written, wire bytes, items done
+
+
+def supported() -> bool:
+    """Whether recordings can be written by a writer process here (Linux on x86: memfd, and ordered stores)."""
+    return (
+        sys.platform == "linux"
+        and hasattr(os, "memfd_create")
+        and bool(sys.executable)
+        and not getattr(sys, "frozen", False)  # a frozen app's executable cannot run ``-m tui.recording.ring``
+        and platform.machine().lower() in ("x86_64", "amd64")
+    )
+
+
+class WriterProcess:
+    """The parent's handle on a writer process. ``put`` is for one thread (the event loop); the counters may be
+    read from any."""
+
+    def __init__(
+        self,
+        writer: RecordWriter,
+        *,
+        capacity: int,
+        fsync_interval_s: float,
+        linger_s: float,
+        secrets: tuple[str, ...],
+        redact: bool,
+    ) -> None:
+        self._cap = capacity
+        self._head = 0
+        self.items_put = 0
+        fds: list[int] = []
+        try:
+            ring_fd = os.memfd_create("gemini-live-recorder", os.MFD_CLOEXEC)
+            fds.append(ring_fd)
+            os.ftruncate(ring_fd, _HEADER + capacity)
+            self._mm = mmap.mmap(ring_fd, _HEADER + capacity)
+            _COUNTS.pack_into(self._mm, _RECORDS, writer.records, writer.bytes_written, writer.wire_bytes, 0)
+            bell_r, bell_w = os.pipe()
+            fds += [bell_r, bell_w]
+            file_fd = writer.fileno()
+            brief = {
+                "path": str(writer.path),
+                "secrets": list(secrets),
+                "redact": redact,
+                "numbered": writer.numbered,
+                "records": writer.records,
+                "written": writer.bytes_written,
+                "fsync_interval_s": fsync_interval_s,
+                "linger_s": linger_s,
+            }
+            if not self.put(msgpack.packb(brief, use_bin_type=True)):
+                raise OSError("the recorder's ring is too small for its brief")
+            self.items_put = 0
+            root = str(Path(__file__).resolve().parents[2])  # so ``-m tui…`` resolves wherever the app runs from
+            env = dict(os.environ)
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "tui.recording.ring", str(ring_fd), str(capacity), str(bell_r), str(file_fd)],
+                pass_fds=(ring_fd, bell_r, file_fd),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        except BaseException:
+            for fd in fds:
+                os.close(fd)
+            raise
+        self.pid = self._proc.pid
+        os.close(ring_fd)  # the mapping stays
+        os.close(bell_r)
+        os.close(writer.hand_over())  # the file is the child's now
+        os.set_blocking(bell_w, False)
+        self._bell: int | None = bell_w
+        self._exit: int | None = None
+        """The child's exit code once reaped (negative: the signal that killed it)."""
+
+    # -- the producer (event loop) --------------------------------------------------------------------
+
+    def put(self, blob: bytes, more: bool = False) -> bool:
+        """Publish one record, or a piece of one (``more``: the next piece continues it; see ``pieces``); False
+        when the ring has no room for it (the child is behind, or gone)."""
+        mm, cap, head = self._mm, self._cap, self._head
+        n = len(blob)
+        need = 4 + n
+        pos = head % cap
+        skip = cap - pos if cap - pos < need else 0
+        if need + skip > cap - (head - _U64.unpack_from(mm, _TAIL)[0]):
+            return False
+        if skip:
+            if skip >= 4:
+                _U32.pack_into(mm, _HEADER + pos, _WRAP)
+            head += skip
+            pos = 0
+        start = _HEADER + pos
+        _U32.pack_into(mm, start, n | _MORE if more else n)
+        mm[start + 4 : start + need] = blob
+        self._head = head = head + need
+        _U64.pack_into(mm, _HEAD, head)  # after the bytes: the child never reads past a published head
+        self.items_put += not more
+        if mm[_WAITING] and self._bell is not None:
+            with contextlib.suppress(BlockingIOError, BrokenPipeError):  # a byte is already there / it is gone
+                os.write(self._bell, b"!")
+        return True
+
+    def pieces(self, blob: bytes) -> list[bytes]:
+        """``blob`` cut into pieces that each fit the ring (a quarter of it at most, so the end of a lap never
+        blocks one): a record larger than the ring goes through it a piece at a time."""
+        step = self._cap // 4 - 4
+        if len(blob) <= step:
+            return [blob]
+        view = memoryview(blob)
+        return [bytes(view[i : i + step]) for i in range(0, len(blob), step)]
+
+    # -- read-outs ------------------------------------------------------------------------------------
+
+    def counts(self) -> tuple[int, int, int, int]:
+        """(records written, bytes written, wire bytes, items done) as the child last published them."""
+        return _COUNTS.unpack_from(self._mm, _RECORDS)  # type: ignore[return-value]
+
+    def failed(self) -> bool:
+        """Whether the child reported an error (no system call: for every ``put``)."""
+        return not self._mm.closed and self._mm[_STATE] == _FAILED
+
+    def error(self) -> str | None:
+        """The child's error (it stopped), how it died (one system call), or None."""
+        if self._mm.closed:
+            return self._final_error
+        if self._mm[_STATE] == _FAILED:
+            n = _U32.unpack_from(self._mm, _ERROR_LEN)[0]
+            return bytes(self._mm[_ERROR : _ERROR + min(n, _ERROR_MAX)]).decode("utf-8", "replace")
+        return self._died()
+
+    _final_error: str | None = None
+
+    def _died(self) -> str | None:
+        if self._exit is None:
+            code = self._proc.poll()
+            if code is None:
+                return None
+            self._exit = code
+        if self._mm.closed or self._mm[_STATE] == _FINISHED:
+            return None
+        how = f"signal {-self._exit}" if self._exit < 0 else f"code {self._exit}"
+        return f"the recording's writer process ended unexpectedly ({how})"
+
+    # -- the end --------------------------------------------------------------------------------------
+
+    def finish(self, end_item: bytes | None, timeout: float | None) -> None:
+        """Put ``end_item`` (waiting for room: blocking is fine at the end), let the child finish, wait for it."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if end_item is not None:
+            while not self.put(end_item) and self._died() is None:
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                time.sleep(0.002)
+        if self._bell is not None:
+            os.close(self._bell)
+            self._bell = None
+        try:
+            self._exit = self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return  # still writing: it finishes on its own
+        self._final_error = self.error()
+        self._final_counts = self.counts()
+        self._mm.close()
+
+    _final_counts: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+    def final_or_live_counts(self) -> tuple[int, int, int, int]:
+        return self._final_counts if self._mm.closed else self.counts()
+
+
+# ------------------------------------------------------------------------------------------------ the child
+
+
+def _child_main(ring_fd: int, cap: int, bell_r: int, file_fd: int) -> int:
+    """``python -m tui.recording.ring RING_FD CAPACITY BELL_FD FILE_FD`` (started by ``WriterProcess``)."""
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    mm = mmap.mmap(ring_fd, _HEADER + cap)
+    os.close(ring_fd)
+
+    try:
+        from tui.recording.redact import Redactor
+        from tui.recording.writer import RecordWriter, write_items
+    except BaseException as exc:  # reported in the ring's header like any failure, not lost on a closed stderr
+        raw = f"the writer process could not start: {exc!r}".encode()[:_ERROR_MAX]
+        mm[_ERROR : _ERROR + len(raw)] = raw
+        _U32.pack_into(mm, _ERROR_LEN, len(raw))
+        mm[_STATE] = _FAILED
+        return 1
+
+    n = _U32.unpack_from(mm, _HEADER)[0]
+    brief = msgpack.unpackb(mm[_HEADER + 4 : _HEADER + 4 + n], raw=False)
+    tail = 4 + n
+    _U64.pack_into(mm, _TAIL, tail)
+    fsync_interval = float(brief["fsync_interval_s"])
+    linger = float(brief["linger_s"])
+    writer = RecordWriter.adopt(
+        file_fd,
+        Path(brief["path"]),
+        Redactor(brief["secrets"], enabled=bool(brief["redact"])),
+        numbered=int(brief["numbered"]),
+        records=int(brief["records"]),
+        written=int(brief["written"]),
+    )
+    del brief
+    done = 0
+    dirty = False
+    last_sync = time.monotonic()
+    parent_gone = False
+    pieces: list[bytes] = []  # of a record that is larger than the ring, so far
+    synced = writer.bytes_written
+
+    def publish() -> None:
+        _COUNTS.pack_into(mm, _RECORDS, writer.records, writer.bytes_written, writer.wire_bytes, done)
+
+    def fail(exc: BaseException) -> int:
+        text = f"{exc.strerror or exc}" if isinstance(exc, OSError) else f"internal error in the writer: {exc!r}"
+        raw = text.encode("utf-8")[:_ERROR_MAX]
+        mm[_ERROR : _ERROR + len(raw)] = raw
+        _U32.pack_into(mm, _ERROR_LEN, len(raw))
+        publish()
+        mm[_STATE] = _FAILED
+        with contextlib.suppress(OSError):
+            writer.close()
+        return 0
+
+    def wait(timeout: float) -> None:
+        nonlocal parent_gone
+        if select.select([bell_r], [], [], max(0.0, timeout))[0]:
+            try:
+                if not os.read(bell_r, 4096):
+                    parent_gone = True
+            except OSError:
+                parent_gone = True
+
+    while True:
+        head = _U64.unpack_from(mm, _HEAD)[0]
+        if head == tail:
+            if parent_gone:
+                break
+            if dirty and time.monotonic() - last_sync >= fsync_interval:
+                try:
+                    writer.fsync()
+                except OSError as exc:
+                    return fail(exc)
+                dirty, last_sync, synced = False, time.monotonic(), writer.bytes_written
+            mm[_WAITING] = 1
+            if _U64.unpack_from(mm, _HEAD)[0] == tail:
+                wait(fsync_interval - (time.monotonic() - last_sync) if dirty else _IDLE_WAKE_S)
+            mm[_WAITING] = 0
+            continue
+        items: list[Any] = []
+        end: int | None = None
+        while tail != head:
+            pos = tail % cap
+            if cap - pos < 4:
+                tail += cap - pos
+                continue
+            n = _U32.unpack_from(mm, _HEADER + pos)[0]
+            if n == _WRAP:
+                tail += cap - pos
+                continue
+            more, n = bool(n & _MORE), n & ~_MORE
+            if n > head - tail - 4:
+                return fail(RuntimeError(f"the recorder's ring is inconsistent at {tail} (length {n})"))
+            blob = mm[_HEADER + pos + 4 : _HEADER + pos + 4 + n]
+            tail += 4 + n
+            if more or pieces:
+                pieces.append(blob)
+                if more:
+                    continue
+                blob, pieces = b"".join(pieces), []
+            item = msgpack.unpackb(blob, raw=False, strict_map_key=False)
+            if item[0] == "end":
+                end = int(item[1])
+            else:
+                items.append(item)
+        _U64.pack_into(mm, _TAIL, tail)  # copied out: the space is the parent's again
+        try:
+            if items:
+                write_items(writer, items)
+                dirty = True
+            done += len(items) + (end is not None)
+            if end is not None:
+                writer.write_end(end)
+                writer.close()  # fsyncs
+                publish()
+                mm[_STATE] = _FINISHED
+                return 0
+            # About once a second, and every few MiB: a fast replay then leaves little for the fsync at close,
+            # which the app waits for.
+            if dirty and (
+                time.monotonic() - last_sync >= fsync_interval or writer.bytes_written - synced >= _SYNC_BYTES
+            ):
+                writer.fsync()
+                dirty, last_sync, synced = False, time.monotonic(), writer.bytes_written
+        except Exception as exc:  # an OSError (disk full) or a bug: one clear report, never a silent stop
+            return fail(exc)
+        publish()
+        if linger > 0 and not parent_gone:
+            wait(linger)  # let the next burst gather: one wake-up and one writev per burst, not per frame
+    try:
+        writer.close()  # the parent went away without an end: fsync what we have (the file has no end record)
+    except OSError as exc:
+        return fail(exc)
+    publish()
+    mm[_STATE] = _FINISHED
+    return 0
+
+
+if __name__ == "__main__":
+    code = 70
+    try:
+        code = _child_main(*(int(a) for a in sys.argv[1:5]))
+    finally:
+        os._exit(code)  # the file is closed and synced: no interpreter tear-down for the parent to wait out
