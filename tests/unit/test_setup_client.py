@@ -28,6 +28,7 @@ def test_websocket_options_are_loose_pings_no_deflate_big_frames_and_the_tap() -
     s = Settings(api_key="k", connection={"ping_interval_s": 30, "ping_timeout_s": 60, "connect_timeout_s": 7})
     args = websocket_args(s, NullTap())
     create = args.pop("create_connection")
+    assert isinstance(args.pop("ssl"), ssl.SSLContext)
     assert args == {
         "ping_interval": 30,
         "ping_timeout": 60,
@@ -36,7 +37,34 @@ def test_websocket_options_are_loose_pings_no_deflate_big_frames_and_the_tap() -
         "open_timeout": 7,
     }
     assert issubclass(create, ClientConnection) and create is not ClientConnection
-    assert "ssl" not in args  # the SDK's default trust store (certifi) when no --ca-file
+
+
+def test_without_a_ca_file_the_sdk_default_trust_is_built_once_and_honours_ssl_cert_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import certifi
+
+    from tui.mock.tls import generate_certificate
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    s = Settings(api_key="k")
+    ctx = websocket_args(s)["ssl"]
+    # What the SDK would load itself (certifi's bundle), once for every client, connection and reconnect.
+    assert isinstance(ctx, ssl.SSLContext) and len(ctx.get_ca_certs()) > 50
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    api = build_client(s)._api_client
+    assert api._websocket_ssl_ctx["ssl"] is ctx and websocket_args(s)["ssl"] is ctx
+    assert Path(certifi.where()).is_file()
+    # SSL_CERT_FILE replaces the bundle, as it does for the SDK.
+    ca = generate_certificate(tmp_path / "ca").ca_file
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    own = websocket_args(s)["ssl"]
+    assert own is not ctx and [c["subject"] for c in own.get_ca_certs()] == [
+        c["subject"] for c in ssl.create_default_context(cafile=str(ca)).get_ca_certs()
+    ]
+    # Vertex AI without a CA file: the SDK decides (it may present a client certificate).
+    assert "ssl" not in websocket_args(Settings(vertexai=True, project="p", location="l"))
 
 
 def test_api_key_client_carries_key_version_and_ssl(tmp_path: Path) -> None:
