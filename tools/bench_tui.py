@@ -208,15 +208,34 @@ STARTUP_CPU_MS: list[float] = []
 else the machine runs: the wall figure swings by ±50 ms on this shared VM between minutes, the CPU figure not)."""
 
 
-def _startup_once(args: argparse.Namespace) -> float:
+REFERENCE_APP = """
+from textual.app import App
+from textual.widgets import Static
+
+class Reference(App):
+    def compose(self):
+        yield Static("reference app painted")
+
+Reference().run()
+"""
+"""The minimal Textual app of ``research/perf-baselines.md`` §6 (one ``Static``): 151 ms to first paint there."""
+REFERENCE_MARK = b"reference app painted"
+REFERENCE_BASELINE_MS = 151.0
+"""Its launch → first paint on the project's standard machine (perf-baselines.md), where the 300 ms budget was set."""
+
+
+def _startup_once(args: argparse.Namespace, *, reference: bool = False) -> float:
     """Milliseconds from starting ``python -m tui --demo --no-audio`` (the real CLI) to its first frame.
 
-    Also appends the app's CPU time at that frame to ``STARTUP_CPU_MS``."""
+    Also appends the app's CPU time at that frame to ``STARTUP_CPU_MS``. ``reference``: the same for the minimal
+    Textual app instead (``REFERENCE_APP``; its CPU time is not recorded), the yardstick for this machine's speed."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", args.rows, args.cols, 0, 0))
     started = time.monotonic()
+    argv = [sys.executable, "-c", REFERENCE_APP] if reference else [sys.executable, "-m", "tui", "--demo", "--no-audio"]
+    mark = REFERENCE_MARK if reference else PAINT_MARK
     child = subprocess.Popen(
-        [sys.executable, "-m", "tui", "--demo", "--no-audio"],
+        argv,
         stdin=slave,
         stdout=slave,
         stderr=slave,
@@ -238,9 +257,10 @@ def _startup_once(args: argparse.Namespace) -> float:
             except OSError:
                 break
             buf += data
-            if PAINT_MARK in buf:
+            if mark in buf:
                 painted = (time.monotonic() - started) * 1000
-                STARTUP_CPU_MS.append(_process_cpu_ms(child.pid))
+                if not reference:
+                    STARTUP_CPU_MS.append(_process_cpu_ms(child.pid))
                 break
     finally:
         os.killpg(child.pid, signal.SIGTERM)
@@ -251,6 +271,22 @@ def _startup_once(args: argparse.Namespace) -> float:
             child.wait()
         os.close(master)
     return painted
+
+
+def startup_pairs(args: argparse.Namespace, n: int) -> tuple[list[float], list[float]]:
+    """``n`` launches of the app to first paint, each followed by one of the reference app: (app ms, reference ms)."""
+    apps: list[float] = []
+    refs: list[float] = []
+    for _ in range(n):
+        apps.append(_startup_once(args))
+        refs.append(_startup_once(args, reference=True))
+    return apps, refs
+
+
+def paired_ratio(apps: list[float], refs: list[float]) -> float:
+    """Median over pairs of app ÷ reference (launched back to back, so the host's speed of the moment cancels)."""
+    ratios = [a / r for a, r in zip(apps, refs, strict=True) if a == a and r == r and r > 0]
+    return statistics.median(ratios) if ratios else float("nan")
 
 
 def _run_once(
@@ -356,14 +392,18 @@ def main() -> int:
     if args.child:
         return _child(args)
 
-    startups = [_startup_once(args) for _ in range(args.startup_runs)]
+    startups, references = startup_pairs(args, args.startup_runs)
     if startups:
         print(
             "launch → first paint of `python -m tui --demo --no-audio`: "
             + ", ".join(f"{v:.0f}" for v in startups)
             + " ms (CPU at that frame: "
             + ", ".join(f"{v:.0f}" for v in STARTUP_CPU_MS)
-            + " ms)"
+            + " ms); the minimal Textual app launched alternately: "
+            + ", ".join(f"{v:.0f}" for v in references)
+            + f" ms; ratio (median of pairs) {paired_ratio(startups, references):.2f} "
+            f"(budget 300 ms ÷ the reference's {REFERENCE_BASELINE_MS:.0f} ms there = "
+            f"{300 / REFERENCE_BASELINE_MS:.2f})"
         )
     frames_dir = Path(tempfile.mkdtemp(prefix="bench-frames-"))
     _make_frames(frames_dir)
