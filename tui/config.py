@@ -322,6 +322,23 @@ class _StandardEnvSource(PydanticBaseSettingsSource):
         return out
 
 
+class RecordedSettings(Settings):
+    """``Settings`` from given values only: no environment variables, no config file. For a replay, which runs
+    on what was recorded: a variable or a config value of the machine it runs on (a token, a credentials file,
+    a timeout the recording does not mention) must not change it."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def config_file() -> Path:
     """The TOML config path: ``GEMINI_TUI_CONFIG_FILE`` or ``config.toml`` in the platform config dir."""
     override = os.environ.get("GEMINI_TUI_CONFIG_FILE")

@@ -194,3 +194,28 @@ async def test_scaled_pacing_follows_the_recorded_timing() -> None:
     result = await check(path, CheckOptions(pacing=4.0))
     assert result.ok, format_report(result)
     assert result.wall_s >= last_server / 1e6 / 4 * 0.9
+
+
+def test_a_replay_runs_on_the_recorded_settings_not_on_the_machines_environment_or_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.replay.check import replay_settings
+
+    weather = Path(__file__).resolve().parents[2] / "recordings" / "weather-tool.glrec"
+    config = read_recording(weather).header.config
+    config["connection"].pop("ping_interval_s")  # a setting the recording does not mention
+    toml = tmp_path / "config.toml"
+    toml.write_text('[session]\nvoice = "Charon"\n[connection]\nping_interval_s = 999\n')
+    monkeypatch.setenv("GEMINI_TUI_CONFIG_FILE", str(toml))
+    monkeypatch.setenv("GEMINI_TUI_EPHEMERAL_TOKEN", "auth_tokens/from-this-machine")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "sa.json"))
+    monkeypatch.setenv("GEMINI_TUI_SESSION__MODEL", "models/from-the-environment")
+    monkeypatch.setenv("GEMINI_TUI_CONNECTION__PING_INTERVAL_S", "777")
+    settings, _notes = replay_settings(config, "https://127.0.0.1:1", None)
+    assert settings.ephemeral_token is None and settings.credentials_file is None
+    assert settings.session.model == config["session"]["model"]
+    assert settings.session.voice == config["session"]["voice"]
+    # Left out of the recording: the default, not this machine's environment (777) or config file (999).
+    from tui.config import ConnectionSettings
+
+    assert settings.connection.ping_interval_s == ConnectionSettings().ping_interval_s

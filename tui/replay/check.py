@@ -253,7 +253,7 @@ def replay_settings(
     """
     from pydantic import SecretStr, ValidationError
 
-    from tui.config import Settings
+    from tui.config import RecordedSettings, Settings
 
     notes: list[str] = []
     dropped: list[str] = []
@@ -287,9 +287,9 @@ def replay_settings(
     clean["audio"] = {**dict(clean.get("audio") or {}), "enabled": False}
     clean["video"] = {**dict(clean.get("video") or {}), "source": "none"}
     try:
-        # Validated as data, not through Settings(): the replay runs on what was recorded, and the environment and
-        # the user's config file (which Settings() would merge in, ~1.5 ms) are no part of it.
-        settings = Settings.model_validate(
+        # Only what was recorded: the environment and the user's config file (which Settings would merge in for
+        # whatever the recording leaves out, ~1.5 ms) are no part of a replay.
+        settings = RecordedSettings.model_validate(
             {**clean, "api_key": None if clean.get("vertexai") else SecretStr(REPLAY_KEY)}
         )
     except ValidationError as exc:
