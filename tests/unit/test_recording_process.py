@@ -65,9 +65,10 @@ def test_the_writer_process_is_the_default_and_never_sees_the_secret_in_argv_or_
     pid = rec.writer_pid
     assert pid is not None
     try:
+        # (Right after the spawn the child may not have exec'd yet: its command line is then empty.)
+        _wait_for(lambda: b"tui.recording.ring" in Path(f"/proc/{pid}/cmdline").read_bytes())
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         environ = Path(f"/proc/{pid}/environ").read_bytes()
-        assert b"tui.recording.ring" in cmdline
         assert SECRET.encode() not in cmdline and SECRET.encode() not in environ
         rec.on_open(0, f"wss://x/ws?key={SECRET}", {"x-goog-api-key": SECRET})
         rec.on_recv(1000, json.dumps({"echo": SECRET}).encode())
