@@ -203,17 +203,22 @@ print(rec.writer_pid, flush=True)
 sys.stdin.readline()  # the test has stopped the writer
 for i in range(int(sys.argv[2])):
     rec.on_recv(time.monotonic_ns(), json.dumps({"serverContent": {"i": i}}).encode())
+if len(sys.argv) > 3:  # the app forks a helper, which inherits (and holds open) the app's end of the pipe
+    import os
+    if os.fork() == 0:
+        time.sleep(60)
+        os._exit(0)
 print("put", flush=True)
 time.sleep(60)
 """
 
 
-def test_records_handed_to_the_writer_survive_a_sigkill_of_the_app(tmp_path: Path) -> None:
+@pytest.mark.parametrize("forked_helper", [False, True], ids=["alone", "with-a-forked-helper"])
+def test_records_handed_to_the_writer_survive_a_sigkill_of_the_app(tmp_path: Path, forked_helper: bool) -> None:
     path = tmp_path / "killed.glrec"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    app = subprocess.Popen(
-        [sys.executable, "-c", APP, str(path), "300"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
-    )
+    argv = [sys.executable, "-c", APP, str(path), "300"] + (["fork"] if forked_helper else [])
+    app = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     assert app.stdin is not None and app.stdout is not None
     writer = int(app.stdout.readline())
     try:
@@ -225,7 +230,12 @@ def test_records_handed_to_the_writer_survive_a_sigkill_of_the_app(tmp_path: Pat
         app.wait(10)
     finally:
         os.kill(writer, signal.SIGCONT)
-    _wait_for(lambda: _gone(writer))  # it sees the app's end of the pipe close, writes the ring out, exits
+    # It sees the app's end of the pipe close (or, when a forked helper still holds it, that its parent is gone),
+    # writes the ring out and exits.
+    try:
+        _wait_for(lambda: _gone(writer))
+    finally:
+        subprocess.run(["pkill", "-KILL", "-f", str(path)], check=False)  # the helper, if any
     r = read_recording(path)
     assert [f.msg["serverContent"]["i"] for f in r.frames] == list(range(300))
     assert r.truncated_at is None and not r.ended_cleanly  # whole records, and no end: the app never closed it

@@ -27,7 +27,8 @@ How (``WriterProcess`` is the parent's side, ``_child_main`` the child's):
 - The parent closing its end of that pipe is the child's cue to finish: it writes what is in the ring, fsyncs and
   exits. So a clean close is "put an ``end`` item, close the pipe, wait", and a parent that is SIGKILLed loses
   nothing it had put in the ring: the child sees the pipe close and writes it all (the file then has no ``end``
-  record, as after any crash).
+  record, as after any crash). If a process the app forked still holds the pipe open, the child notices instead
+  that its parent changed (it is told the app's pid), at its next wake-up.
 - The child runs in its own session (a Ctrl+C or Ctrl+Z in the terminal is for the app, which ends the child by
   closing the pipe) and ignores SIGXFSZ (a file-size limit is a write error to report, not a silent kill).
 """
@@ -125,7 +126,12 @@ class WriterProcess:
             env = dict(os.environ)
             env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "tui.recording.ring", str(ring_fd), str(capacity), str(bell_r), str(file_fd)],
+                [
+                    sys.executable,
+                    "-m",
+                    "tui.recording.ring",
+                    *(str(n) for n in (ring_fd, capacity, bell_r, file_fd, os.getpid())),
+                ],
                 pass_fds=(ring_fd, bell_r, file_fd),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -245,8 +251,8 @@ class WriterProcess:
 # ------------------------------------------------------------------------------------------------ the child
 
 
-def _child_main(ring_fd: int, cap: int, bell_r: int, file_fd: int) -> int:
-    """``python -m tui.recording.ring RING_FD CAPACITY BELL_FD FILE_FD`` (started by ``WriterProcess``)."""
+def _child_main(ring_fd: int, cap: int, bell_r: int, file_fd: int, app_pid: int) -> int:
+    """``python -m tui.recording.ring RING_FD CAPACITY BELL_FD FILE_FD APP_PID`` (started by ``WriterProcess``)."""
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     mm = mmap.mmap(ring_fd, _HEADER + cap)
@@ -306,6 +312,8 @@ def _child_main(ring_fd: int, cap: int, bell_r: int, file_fd: int) -> int:
                     parent_gone = True
             except OSError:
                 parent_gone = True
+        elif os.getppid() != app_pid:
+            parent_gone = True  # the app died, but a process it forked holds its end of the pipe open
 
     while True:
         head = _U64.unpack_from(mm, _HEAD)[0]
@@ -385,6 +393,6 @@ def _child_main(ring_fd: int, cap: int, bell_r: int, file_fd: int) -> int:
 if __name__ == "__main__":
     code = 70
     try:
-        code = _child_main(*(int(a) for a in sys.argv[1:5]))
+        code = _child_main(*(int(a) for a in sys.argv[1:6]))
     finally:
         os._exit(code)  # the file is closed and synced: no interpreter tear-down for the parent to wait out
