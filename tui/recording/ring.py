@@ -44,6 +44,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -55,20 +56,31 @@ if TYPE_CHECKING:
 
 _HEADER: Final = 4096
 """Bytes before the ring's data: the shared counters and the error text."""
-_HEAD, _TAIL, _WAITING, _STATE = 0, 8, 16, 20
-_RECORDS, _WRITTEN, _WIRE, _DONE, _ERROR_LEN, _ERROR = 24, 32, 40, 48, 56, 64
+# Each field the two sides write often has a cache line of its own: ``head`` (the parent, every record) and ``tail``
+# (the child, every burst) sharing one would bounce it between the cores on every record.
+_HEAD, _TAIL, _WAITING, _STATE, _RECORDS, _ERROR_LEN, _ERROR = 0, 64, 128, 192, 256, 320, 384
 _ERROR_MAX: Final = 2048
 _RUNNING, _FINISHED, _FAILED = 0, 1, 2
 _WRAP: Final = 0xFFFFFFFF
 """Length word meaning "the rest of this lap is unused: go on at the start"."""
 _MORE: Final = 0x80000000
 """Flag in a length word: this is a piece of a record, and the next one continues it."""
+_RAW: Final = 0x40000000
+"""Flag in a length word: a frame as ``_FRAME`` + its bytes, not msgpack (one copy less for the app)."""
+_FRAME: Final = struct.Struct("<BBQ")  # direction (0 c2s, 1 s2c), text (1) or bytes (0), t_us
+_DIRECTIONS: Final = ("c2s", "s2c")
 _IDLE_WAKE_S: Final = 0.25
 _SYNC_BYTES: Final = 2 << 20
 """The child also fsyncs whenever this much more has been written since the last fsync."""
 _U32: Final = struct.Struct("<I")
-_U64: Final = struct.Struct("<Q")
-_COUNTS: Final = struct.Struct("<QQQQ")  # records, bytes written, wire bytes, items done
+_H, _T, _C = _HEAD // 8, _TAIL // 8, _RECORDS // 8
+"""``head``, ``tail`` and the counts (records, bytes written, wire bytes, items done) as indices of the header's
+64-bit words, read and written through a native ``memoryview`` cast to "Q": each item is one aligned 8-byte load
+or store, which x86 makes atomic, so the other side never sees half of a new value."""
+
+
+def _words(mm: mmap.mmap) -> memoryview:
+    return memoryview(mm)[:_HEADER].cast("Q")
 
 
 def supported() -> bool:
@@ -80,6 +92,96 @@ def supported() -> bool:
         and not getattr(sys, "frozen", False)  # a frozen app's executable cannot run ``-m tui.recording.ring``
         and platform.machine().lower() in ("x86_64", "amd64")
     )
+
+
+_FENCE: Final = threading.Lock()
+
+
+class Ring:
+    """The producer's side of the ring in ``mm`` (``capacity`` bytes after the header): one thread at a time."""
+
+    def __init__(self, mm: mmap.mmap, capacity: int) -> None:
+        self._mm = mm
+        self._w = _words(mm)
+        self._cap = capacity
+        self._head = 0
+        self._tail_seen = 0
+        self.items_put = 0
+        """Whole records published (pieces of one count once, with its last)."""
+
+    def release(self) -> None:
+        self._w.release()
+
+    def put(self, blob: bytes, more: bool = False) -> bool:
+        """Publish one record, or a piece of one (``more``: the next piece continues it; see ``pieces``); False
+        when the ring has no room for it (the child is behind, or gone)."""
+        start = self._reserve(len(blob))
+        if start < 0:
+            return False
+        n = len(blob)
+        _U32.pack_into(self._mm, start, n | _MORE if more else n)
+        self._mm[start + 4 : start + 4 + n] = blob
+        self._publish(4 + n, not more)
+        return True
+
+    def put_frame(self, direction: str, t_us: int, data: str | bytes) -> bool:
+        """Publish a websocket frame straight from its bytes (no msgpack copy); False: no room, or too large for
+        the ring in one piece (then ``put`` it as msgpack in pieces)."""
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogatepass")
+            text = 1
+        else:
+            text = 0
+        n = _FRAME.size + len(data)
+        if n + 4 > self._cap // 4:
+            return False
+        start = self._reserve(n)
+        if start < 0:
+            return False
+        mm = self._mm
+        _U32.pack_into(mm, start, n | _RAW)
+        _FRAME.pack_into(mm, start + 4, direction == "s2c", text, t_us)
+        mm[start + 4 + _FRAME.size : start + 4 + n] = data
+        self._publish(4 + n, True)
+        return True
+
+    def pieces(self, blob: bytes) -> list[bytes]:
+        """``blob`` cut into pieces that each fit the ring (a quarter of it at most, so the end of a lap never
+        blocks one): a record larger than the ring goes through it a piece at a time."""
+        step = self._cap // 4 - 4
+        if len(blob) <= step:
+            return [blob]
+        view = memoryview(blob)
+        return [bytes(view[i : i + step]) for i in range(0, len(blob), step)]
+
+    def _reserve(self, n: int) -> int:
+        """Where a record of ``n`` bytes goes (its length word), a wrap marker written if the lap's end is too
+        short; -1 when there is no room."""
+        cap, head = self._cap, self._head
+        need = 4 + n
+        pos = head % cap
+        skip = cap - pos if cap - pos < need else 0
+        if need + skip > cap - (head - self._tail_seen):  # the tail as last read; read it again only when short
+            self._tail_seen = self._w[_T]
+            if need + skip > cap - (head - self._tail_seen):
+                return -1
+        if skip:
+            if skip >= 4:
+                _U32.pack_into(self._mm, _HEADER + pos, _WRAP)
+            self._head = head + skip
+            pos = 0
+        return _HEADER + pos
+
+    def _publish(self, size: int, whole: bool) -> None:
+        """Make the record of ``size`` bytes (length word included) at the head, as reserved, the child's."""
+        self._head += size
+        # A full barrier between the record's bytes and the head that publishes them: x86 keeps ordinary stores
+        # in order, but memcpy may use string or streaming stores that are weakly ordered (AMD documents this for
+        # REP MOVS). An uncontended lock is one locked instruction (~50 ns), which orders everything before it.
+        with _FENCE:
+            pass
+        self._w[_H] = self._head  # after the bytes: the child never reads past a published head
+        self.items_put += whole
 
 
 class WriterProcess:
@@ -96,16 +198,16 @@ class WriterProcess:
         secrets: tuple[str, ...],
         redact: bool,
     ) -> None:
-        self._cap = capacity
-        self._head = 0
-        self.items_put = 0
         fds: list[int] = []
         try:
             ring_fd = os.memfd_create("gemini-live-recorder", os.MFD_CLOEXEC)
             fds.append(ring_fd)
             os.ftruncate(ring_fd, _HEADER + capacity)
             self._mm = mmap.mmap(ring_fd, _HEADER + capacity)
-            _COUNTS.pack_into(self._mm, _RECORDS, writer.records, writer.bytes_written, writer.wire_bytes, 0)
+            self._w = w = _words(self._mm)
+            w[_C], w[_C + 1], w[_C + 2], w[_C + 3] = writer.records, writer.bytes_written, writer.wire_bytes, 0
+            self._bell: int | None = None
+            self.ring = Ring(self._mm, capacity)
             bell_r, bell_w = os.pipe()
             fds += [bell_r, bell_w]
             file_fd = writer.fileno()
@@ -119,9 +221,9 @@ class WriterProcess:
                 "fsync_interval_s": fsync_interval_s,
                 "linger_s": linger_s,
             }
-            if not self.put(msgpack.packb(brief, use_bin_type=True)):
+            if not self.ring.put(msgpack.packb(brief, use_bin_type=True)):
                 raise OSError("the recorder's ring is too small for its brief")
-            self.items_put = 0
+            self.ring.items_put = 0
             root = str(Path(__file__).resolve().parents[2])  # so ``-m tui…`` resolves wherever the app runs from
             env = dict(os.environ)
             env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
@@ -148,52 +250,44 @@ class WriterProcess:
         os.close(bell_r)
         os.close(writer.hand_over())  # the file is the child's now
         os.set_blocking(bell_w, False)
-        self._bell: int | None = bell_w
+        self._bell = bell_w
         self._exit: int | None = None
         """The child's exit code once reaped (negative: the signal that killed it)."""
 
     # -- the producer (event loop) --------------------------------------------------------------------
 
     def put(self, blob: bytes, more: bool = False) -> bool:
-        """Publish one record, or a piece of one (``more``: the next piece continues it; see ``pieces``); False
-        when the ring has no room for it (the child is behind, or gone)."""
-        mm, cap, head = self._mm, self._cap, self._head
-        n = len(blob)
-        need = 4 + n
-        pos = head % cap
-        skip = cap - pos if cap - pos < need else 0
-        if need + skip > cap - (head - _U64.unpack_from(mm, _TAIL)[0]):
+        """``Ring.put``, waking the child if it sleeps."""
+        if not self.ring.put(blob, more):
             return False
-        if skip:
-            if skip >= 4:
-                _U32.pack_into(mm, _HEADER + pos, _WRAP)
-            head += skip
-            pos = 0
-        start = _HEADER + pos
-        _U32.pack_into(mm, start, n | _MORE if more else n)
-        mm[start + 4 : start + need] = blob
-        self._head = head = head + need
-        _U64.pack_into(mm, _HEAD, head)  # after the bytes: the child never reads past a published head
-        self.items_put += not more
-        if mm[_WAITING] and self._bell is not None:
-            with contextlib.suppress(BlockingIOError, BrokenPipeError):  # a byte is already there / it is gone
-                os.write(self._bell, b"!")
+        self._wake()
+        return True
+
+    def put_frame(self, direction: str, t_us: int, data: str | bytes) -> bool:
+        """``Ring.put_frame``, waking the child if it sleeps."""
+        if not self.ring.put_frame(direction, t_us, data):
+            return False
+        self._wake()
         return True
 
     def pieces(self, blob: bytes) -> list[bytes]:
-        """``blob`` cut into pieces that each fit the ring (a quarter of it at most, so the end of a lap never
-        blocks one): a record larger than the ring goes through it a piece at a time."""
-        step = self._cap // 4 - 4
-        if len(blob) <= step:
-            return [blob]
-        view = memoryview(blob)
-        return [bytes(view[i : i + step]) for i in range(0, len(blob), step)]
+        return self.ring.pieces(blob)
+
+    @property
+    def items_put(self) -> int:
+        return self.ring.items_put
+
+    def _wake(self) -> None:
+        if self._mm[_WAITING] and self._bell is not None:
+            with contextlib.suppress(BlockingIOError, BrokenPipeError):  # a byte is already there / it is gone
+                os.write(self._bell, b"!")
 
     # -- read-outs ------------------------------------------------------------------------------------
 
     def counts(self) -> tuple[int, int, int, int]:
         """(records written, bytes written, wire bytes, items done) as the child last published them."""
-        return _COUNTS.unpack_from(self._mm, _RECORDS)  # type: ignore[return-value]
+        w = self._w
+        return w[_C], w[_C + 1], w[_C + 2], w[_C + 3]
 
     def failed(self) -> bool:
         """Whether the child reported an error (no system call: for every ``put``)."""
@@ -240,6 +334,8 @@ class WriterProcess:
             return  # still writing: it finishes on its own
         self._final_error = self.error()
         self._final_counts = self.counts()
+        self._w.release()
+        self.ring.release()
         self._mm.close()
 
     _final_counts: tuple[int, int, int, int] = (0, 0, 0, 0)
@@ -249,6 +345,47 @@ class WriterProcess:
 
 
 # ------------------------------------------------------------------------------------------------ the child
+
+
+class RingError(RuntimeError):
+    """The ring's contents do not add up (a bug: the child reports it and stops)."""
+
+
+def take(mm: mmap.mmap, cap: int, tail: int, head: int, pieces: list[bytes]) -> tuple[list[Any], int]:
+    """The items published between ``tail`` and ``head`` (copied out, in order) and the new tail. ``pieces`` holds
+    the pieces of a record that is larger than the ring, across calls."""
+    items: list[Any] = []
+    while tail < head:
+        pos = tail % cap
+        if cap - pos < 4:
+            tail += cap - pos
+            continue
+        n = _U32.unpack_from(mm, _HEADER + pos)[0]
+        if n == _WRAP:
+            tail += cap - pos
+            continue
+        more, is_raw, n = bool(n & _MORE), bool(n & _RAW), n & ~(_MORE | _RAW)
+        if tail > head or n > head - tail - 4:
+            raise RingError(f"the recorder's ring is inconsistent at {tail} (length {n}, head {head})")
+        blob = mm[_HEADER + pos + 4 : _HEADER + pos + 4 + n]
+        tail += 4 + n
+        if is_raw:
+            direction, text, t_us = _FRAME.unpack_from(blob)
+            if direction > 1 or text > 1:
+                raise RingError(f"the recorder's ring holds a damaged frame at {tail - 4 - n}")
+            data = blob[_FRAME.size :]
+            items.append([_DIRECTIONS[direction], t_us, data.decode("utf-8", "surrogatepass") if text else data])
+            continue
+        if more or pieces:
+            pieces.append(blob)
+            if more:
+                continue
+            blob = b"".join(pieces)
+            pieces.clear()
+        items.append(msgpack.unpackb(blob, raw=False, strict_map_key=False))
+    if tail != head:
+        raise RingError(f"the recorder's ring is inconsistent: read to {tail}, published to {head}")
+    return items, tail
 
 
 def _child_main(ring_fd: int, cap: int, bell_r: int, file_fd: int, app_pid: int) -> int:
@@ -271,7 +408,8 @@ def _child_main(ring_fd: int, cap: int, bell_r: int, file_fd: int, app_pid: int)
     n = _U32.unpack_from(mm, _HEADER)[0]
     brief = msgpack.unpackb(mm[_HEADER + 4 : _HEADER + 4 + n], raw=False)
     tail = 4 + n
-    _U64.pack_into(mm, _TAIL, tail)
+    words = _words(mm)
+    words[_T] = tail
     fsync_interval = float(brief["fsync_interval_s"])
     linger = float(brief["linger_s"])
     writer = RecordWriter.adopt(
@@ -291,7 +429,8 @@ def _child_main(ring_fd: int, cap: int, bell_r: int, file_fd: int, app_pid: int)
     synced = writer.bytes_written
 
     def publish() -> None:
-        _COUNTS.pack_into(mm, _RECORDS, writer.records, writer.bytes_written, writer.wire_bytes, done)
+        words[_C + 1], words[_C + 2], words[_C + 3] = writer.bytes_written, writer.wire_bytes, done
+        words[_C] = writer.records
 
     def fail(exc: BaseException) -> int:
         text = f"{exc.strerror or exc}" if isinstance(exc, OSError) else f"internal error in the writer: {exc!r}"
@@ -316,7 +455,7 @@ def _child_main(ring_fd: int, cap: int, bell_r: int, file_fd: int, app_pid: int)
             parent_gone = True  # the app died, but a process it forked holds its end of the pipe open
 
     while True:
-        head = _U64.unpack_from(mm, _HEAD)[0]
+        head = words[_H]
         if head == tail:
             if parent_gone:
                 break
@@ -327,37 +466,20 @@ def _child_main(ring_fd: int, cap: int, bell_r: int, file_fd: int, app_pid: int)
                     return fail(exc)
                 dirty, last_sync, synced = False, time.monotonic(), writer.bytes_written
             mm[_WAITING] = 1
-            if _U64.unpack_from(mm, _HEAD)[0] == tail:
+            if words[_H] == tail:
                 wait(fsync_interval - (time.monotonic() - last_sync) if dirty else _IDLE_WAKE_S)
             mm[_WAITING] = 0
             continue
-        items: list[Any] = []
+        try:
+            items, tail = take(mm, cap, tail, head, pieces)
+        except RingError as exc:
+            return fail(exc)
+        words[_T] = tail  # copied out: the space is the parent's again
         end: int | None = None
-        while tail != head:
-            pos = tail % cap
-            if cap - pos < 4:
-                tail += cap - pos
-                continue
-            n = _U32.unpack_from(mm, _HEADER + pos)[0]
-            if n == _WRAP:
-                tail += cap - pos
-                continue
-            more, n = bool(n & _MORE), n & ~_MORE
-            if n > head - tail - 4:
-                return fail(RuntimeError(f"the recorder's ring is inconsistent at {tail} (length {n})"))
-            blob = mm[_HEADER + pos + 4 : _HEADER + pos + 4 + n]
-            tail += 4 + n
-            if more or pieces:
-                pieces.append(blob)
-                if more:
-                    continue
-                blob, pieces = b"".join(pieces), []
-            item = msgpack.unpackb(blob, raw=False, strict_map_key=False)
-            if item[0] == "end":
-                end = int(item[1])
-            else:
-                items.append(item)
-        _U64.pack_into(mm, _TAIL, tail)  # copied out: the space is the parent's again
+        for k, item in enumerate(items):
+            if item[0] == "end":  # the last thing the app sends
+                end, items = int(item[1]), items[:k]
+                break
         try:
             if items:
                 write_items(writer, items)

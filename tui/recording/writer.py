@@ -93,6 +93,8 @@ _LINGER_S: Final = 0.02
 """After the first record of a burst arrives, the writer thread waits this long for more before writing them all
 (records reach the kernel at most this much later; a SIGKILL loses what is still queued)."""
 
+_FRAME_KINDS: Final = frozenset(("c2s", "s2c"))
+
 _PROCESS_LINGER_S: Final = 0.005
 """The writer process's linger: its wake-ups cost the app nothing, and a short one leaves less to write at close."""
 
@@ -640,11 +642,23 @@ class Recorder:
         self._put(("open", self._us(t_ns), self._seg, url, dict(headers)), 256)
 
     def on_send(self, t_ns: int, data: str | bytes) -> None:
-        self._put(("c2s", self._us(t_ns), data), len(data))
+        t_us = max(0, (t_ns - self._t0) // 1000)
+        if not self._put_frame_fast("c2s", t_us, data):
+            self._put(("c2s", t_us, data), len(data))
 
     def on_recv(self, t_ns: int, data: bytes) -> None:
-        self.last_recv_us = self._us(t_ns)
-        self._put(("s2c", self.last_recv_us, data), len(data))
+        self.last_recv_us = t_us = max(0, (t_ns - self._t0) // 1000)
+        if not self._put_frame_fast("s2c", t_us, data):
+            self._put(("s2c", t_us, data), len(data))
+
+    def _put_frame_fast(self, direction: str, t_us: int, data: str | bytes) -> bool:
+        """A frame straight into the writer process's ring when nothing waits before it (the common case: every
+        frame of a session pays this path, ~1.5 µs less than ``_put``). False: take ``_put``."""
+        proc = self._proc
+        if proc is None or self._overflow or self._gap is not None or self._error is not None:
+            return False
+        with self._ring_lock:
+            return not self._closing and proc.put_frame(direction, t_us, data)
 
     def on_close_initiator(self, t_ns: int, by: str | None) -> None:
         """Who started the close that ``on_close`` reports next (the tap's optional hook)."""
@@ -771,13 +785,15 @@ class Recorder:
         if self._closing:
             return
         if self._error is None and not (proc.failed() and self._check_process()):
+            pending = self._overflow
+            if not pending and self._gap is None and item[0] in _FRAME_KINDS and proc.put_frame(*item):
+                return  # the common case: a frame, straight into the ring
             try:
                 blob = _pack(item)
             except (TypeError, ValueError, OverflowError) as exc:  # a value msgpack cannot hold: not recordable
                 log.error("recording %s: cannot record a %s item (%s); skipped", self.path.name, item[0], exc)
                 return
             pieces = proc.pieces(blob)
-            pending = self._overflow
             if not pending and self._gap is None and len(pieces) == 1 and proc.put(blob):
                 return
             waiting = proc.items_put - proc.counts()[3] + len(pending)  # (pieces count as items here: a bound)
