@@ -79,8 +79,9 @@ async def test_spoken_turn_through_the_mic_and_played_back_in_full() -> None:
     async with live("AUDIO", bridge) as (_session, seen):
         mic, out = sd.stream("input"), sd.stream("output")
         pcm = speech48k(1.2) + bytes(2 * int(0.8 * 48000))
-        for i in range(0, len(pcm), 3840):  # 40 ms device blocks
-            mic.feed_input(pcm[i : i + 3840])
+        for i in range(0, len(pcm), 3840):  # 40 ms device blocks, at 2.5x real time (a microphone that hands
+            mic.feed_input(pcm[i : i + 3840])  # over audio much faster than real time is turned off as broken)
+            await asyncio.sleep(0.016)
         await until(lambda: bool(of(seen, ev.TurnComplete)), timeout=10)
         transcript = "".join(e.text for e in of(seen, ev.OutputTranscript))
         assert "I heard you speak for 1.2 seconds" in transcript

@@ -3,7 +3,8 @@
 Each case runs in a fresh interpreter whose HOME holds an ``.asoundrc`` making ALSA's ``null`` PCM the default, so
 PortAudio gets a real device on any machine (CI has no sound card) and a developer's speakers never play. The
 null device is not paced: its callbacks run back to back, faster than real time. So these tests check formats,
-hand-over, bounds and flushing, never timing (timing is measured by ``tools/bench_audio.py``).
+hand-over, bounds and flushing, never timing (timing is measured by ``tools/bench_audio.py``), and that the
+microphone refuses such a device (it would send audio to the server many times faster than anyone speaks).
 """
 
 from __future__ import annotations
@@ -64,14 +65,22 @@ def test_list_devices_shows_the_default_device(tmp_path: Path) -> None:
     assert "default" in out.stdout and "><" in out.stdout  # the null default is both input and output
 
 
-def test_real_mic_stream_gives_bounded_16k_chunks(tmp_path: Path) -> None:
+def test_real_mic_stream_gives_bounded_16k_chunks_and_refuses_a_device_not_clocked_in_real_time(
+    tmp_path: Path,
+) -> None:
     r = run_case(tmp_path, "mic")
     assert r["device_rate"] == 16000
-    assert r["sizes"] == [1280] * 10  # 40 ms at 16 kHz s16le (the null PCM takes 16 kHz: no resampling)
+    sizes = r["sizes"]
+    assert isinstance(sizes, list) and sizes  # 40 ms at 16 kHz s16le (the null PCM takes 16 kHz: no resampling)
+    assert set(sizes) <= {1280, 0}  # (0: the wake-up left for a waiting reader when the mic turned itself off)
     assert r["callback_errors"] == 0
-    assert r["pending_max"] == 8  # the queue bound held while the reader stalled
+    assert r["pending_max"] in (8, 9)  # the queue bound held while the reader stalled (+ that wake-up)
     assert r["overruns"] > 0  # and the excess was dropped and counted
     assert r["level"] == -120.0  # the null device records digital silence: the meter says so
+    # The null PCM runs back to back: the microphone notices within its first second and a half of audio and
+    # turns itself off with a message, instead of sending minutes of audio per second to the server.
+    assert "not clocked in real time" in str(r["error"]) and "--input-device" in str(r["error"])
+    assert r["running"] is False
 
 
 def test_real_speaker_plays_a_turn_and_flushes_on_interrupt(tmp_path: Path) -> None:
@@ -97,6 +106,7 @@ async def _mic() -> dict[str, object]:
     import asyncio
 
     from tui.media.audio import Microphone
+    from tui.media.devices import AudioUnavailable
 
     mic = Microphone(chunk_ms=40, queue_chunks=8)
     mic.start()
@@ -104,7 +114,13 @@ async def _mic() -> dict[str, object]:
     # so the 8-chunk queue must overflow, whatever the pacing.
     await asyncio.sleep(0.6)
     pending_max = mic.pending()
-    sizes = [len(await mic.read()) for _ in range(10)]
+    sizes = [len(b) for b in list(mic._queue._queue)]  # type: ignore[attr-defined]  # what was handed over
+    error = ""
+    try:
+        await mic.read()
+    except AudioUnavailable as exc:
+        error = str(exc)
+    running = mic.running
     mic.stop()
     return {
         "device_rate": mic.device_rate,
@@ -113,6 +129,8 @@ async def _mic() -> dict[str, object]:
         "pending_max": pending_max,
         "callback_errors": mic.callback_errors,
         "level": mic.levels.rms_dbfs,
+        "error": error,
+        "running": running,
     }
 
 

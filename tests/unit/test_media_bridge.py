@@ -397,3 +397,29 @@ async def test_stereo_only_devices_are_down_and_up_mixed() -> None:
         assert b.levels().speaker.available
     finally:
         await b.stop()
+
+
+async def test_a_mic_device_not_clocked_in_real_time_is_turned_off_with_a_notice() -> None:
+    """ALSA's null PCM (a misconfigured default over SSH) hands over audio as fast as the CPU allows; sent on, it
+    would be minutes of audio per second to the server. The bridge sends at most about a second's worth, then
+    turns the mic off and says why; text input goes on."""
+    sd = FakeSoundDevice()
+    notices: list[Notice] = []
+    b = MediaBridge(AudioSettings(mic_chunk_ms=40), VideoSettings(), sounddevice=sd, on_notice=notices.append)
+    session = FakeSession()
+    await b.start(session)
+    try:
+        mic = sd.stream("input")
+        for _ in range(100):  # 4 s of audio, delivered at once
+            mic.feed_input(tone48k(40))
+        await settle(lambda: bool(notices))
+        assert len(notices) == 1 and notices[0].level == "warning"
+        assert "not clocked in real time" in notices[0].message and "Text input still works" in notices[0].message
+        sent = b.chunks_sent
+        assert 0 < sent <= 40  # at most the 1 s of slack plus what the first moments allow, never the 4 s
+        for _ in range(10):
+            mic.feed_input(tone48k(40))
+        await asyncio.sleep(0.05)
+        assert b.chunks_sent == sent and mic.closed  # nothing more is sent; the device is closed
+    finally:
+        await b.stop()

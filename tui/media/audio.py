@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,9 @@ from tui.media.playback import PlaybackBuffer
 from tui.media.resample import Resampler
 
 MIC_RATE = 16_000
+_PACE_SLACK_S = 1.0
+"""A microphone that has delivered more than twice the wall time since it started plus this much audio is not
+clocked in real time (a real device delivers what it records, plus at most a start-up burst of its buffer)."""
 """What the Live API takes: s16le mono at 16 kHz (``audio/pcm;rate=16000``)."""
 SPEAKER_RATE = 24_000
 """What the Live API sends: s16le mono at 24 kHz."""
@@ -106,7 +110,14 @@ class _Levels:
 class Microphone:
     """16 kHz s16le mono chunks of ``chunk_ms`` from a PortAudio input, resampled when the device needs it."""
 
-    def __init__(self, *, device: int | None = None, chunk_ms: int = 100, queue_chunks: int = 20) -> None:
+    def __init__(
+        self,
+        *,
+        device: int | None = None,
+        chunk_ms: int = 100,
+        queue_chunks: int = 20,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not 10 <= chunk_ms <= 100:
             raise ValueError("chunk_ms must be in [10, 100]")
         self.device = device
@@ -127,6 +138,11 @@ class Microphone:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[bytes] = asyncio.Queue()
         self._resampler = Resampler(MIC_RATE, MIC_RATE)
+        self._clock = clock
+        self._started_at = 0.0
+        self._captured_frames = 0
+        self.unpaced: str | None = None
+        """Why the microphone stopped itself: the device delivered audio much faster than real time."""
 
     @property
     def running(self) -> bool:
@@ -137,6 +153,9 @@ class Microphone:
         sd = sd if sd is not None else load_sounddevice()
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
+        self._started_at = self._clock()
+        self._captured_frames = 0
+        self.unpaced = None
         try:
             self.device_rate, self.device_channels = _pick_format(sd, self.device, "input", MIC_RATE)
             self.device_name = str(sd.query_devices(self.device, "input")["name"])
@@ -179,6 +198,22 @@ class Microphone:
 
     def _deliver(self, data: bytes) -> None:
         # On the loop: a bounded queue that drops the oldest chunk, so a stalled consumer loses old audio, not new.
+        if self.unpaced is not None:
+            return
+        self._captured_frames += len(data) // (2 * self.device_channels)
+        elapsed = self._clock() - self._started_at
+        captured = self._captured_frames / self.device_rate
+        if captured > 2 * elapsed + _PACE_SLACK_S:
+            # A capture device is clocked by its hardware: this one is not (ALSA's null PCM runs back to back,
+            # as a misconfigured default over SSH can be), and every second of it would go to the server.
+            self.unpaced = (
+                f"the input device {self.device_name!r} delivered {captured:.0f} s of audio in {elapsed:.1f} s "
+                "(it is not clocked in real time, like ALSA's null device); the microphone is off: pick a real "
+                "one with --input-device"
+            )
+            self.stop()
+            self._queue.put_nowait(b"")  # wakes a waiting read(), which then raises
+            return
         while self._queue.qsize() >= self.queue_chunks:
             self._queue.get_nowait()
             self.overruns += 1
@@ -190,8 +225,11 @@ class Microphone:
         return self._resampler.process(block)
 
     async def read(self) -> bytes:
-        """The next chunk, 16 kHz s16le mono (about ``chunk_ms`` long)."""
+        """The next chunk, 16 kHz s16le mono (about ``chunk_ms`` long). Raises ``AudioUnavailable`` once the
+        device has shown it is not clocked in real time (``unpaced``)."""
         while True:
+            if self.unpaced is not None:
+                raise AudioUnavailable(self.unpaced)
             out = self._convert(await self._queue.get())
             if out:
                 return out

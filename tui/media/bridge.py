@@ -354,7 +354,11 @@ class MediaBridge:
         mic, session = self.mic, self._session
         assert mic is not None and session is not None
         while True:
-            chunk = await mic.read()
+            try:
+                chunk = await mic.read()
+            except AudioUnavailable as exc:  # the device turned out unusable (not clocked in real time)
+                self.notice("warning", f"{exc}. Text input still works.")
+                return
             if self.muted:
                 continue  # a chunk that was in flight when the mic was muted
             if self.gated():
