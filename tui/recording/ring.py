@@ -2,8 +2,9 @@
 
 Why: a live session and a replay are one busy event loop, and the recorder's work per frame (decoding each
 base64 payload, redaction checks, msgpack, the string table) is ~35-40 µs of Python holding the GIL. In a writer
-*thread* that is time the event loop does not run: +17 % on a replay at hundreds of times real time. Here the
-event loop only copies each record into shared memory (~2 µs) and a child process does the rest.
+*thread* that is time the event loop does not run: +20-33 % on a replay at hundreds of times real time. Here the
+event loop only copies each record into shared memory (~6 µs for an 8 KB frame on the project's VM, most of it
+the cache lines moving to the other core) and a child process does the rest.
 
 How (``WriterProcess`` is the parent's side, ``_child_main`` the child's):
 
@@ -11,15 +12,19 @@ How (``WriterProcess`` is the parent's side, ``_child_main`` the child's):
   once), then starts ``python -m tui.recording.ring`` with the file's descriptor, a memfd holding the ring and a
   pipe (``pass_fds``), and closes its copy of the file. A fresh interpreter, not a fork: after a fork every page
   the busy parent writes to is copied once (Python's reference counts write everywhere), which cost the parent
-  ~100 ms per recording here. The child's start-up (~50 ms on the other core) is covered by the ring.
+  ~100 ms per recording here. While the child starts (~50 ms on the other core) what does not fit the ring waits
+  in the parent (``Recorder``'s overflow, bounded).
 - The first record in the ring is the child's brief (the path, the counts to continue from, and the secrets to
   redact: they never go through argv, the environment or a file); the child continues the file with
   ``RecordWriter.adopt``, so the bytes are exactly what the writer thread would write.
-- A single-producer, single-consumer byte ring in a shared mapping carries the recorder's items (msgpack, each
-  behind a 4-byte length). The parent publishes a record by storing ``head`` after its bytes;
-  the child frees space by storing ``tail`` once it has copied records out. On x86 stores become visible in
-  program order, which is all this needs; other machines use the writer thread (``supported``).
-- The child gathers a burst (``linger``), writes it with one ``writev``, fsyncs about once a second, and
+- A single-producer, single-consumer byte ring in a shared mapping carries the recorder's items (frames as a small
+  header and their bytes, other items as msgpack; each behind a 4-byte length, pieces of a record larger than the
+  ring flagged as such). The parent (``Ring``) publishes a record by storing ``head`` after its bytes, with a
+  fence in between; the child (``take``) frees space by storing ``tail`` once it has copied records out. On x86
+  stores become visible in program order, which is all this needs; other machines use the writer thread
+  (``supported``).
+- The child gathers a burst (``linger``), writes it with one ``writev``, fsyncs about once a second and every
+  2 MiB (so the fsync at close, which the app waits for, is short), and
   publishes its counts (records, bytes, wire bytes, items done) and any error in the ring's header, where the
   parent reads them without a system call. When the ring is empty the child raises a flag and sleeps on a pipe;
   the parent writes a byte to it only when the flag is up (and the child also wakes every 250 ms, which covers a

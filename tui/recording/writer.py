@@ -2,11 +2,12 @@
 
 Who does the work:
 - ``Recorder``'s tap methods run on the event loop and never encode, redact or do file I/O themselves.
-- By default (Linux on x86) a writer *process* does the work (``tui.recording.ring``): the tap methods pack each
-  item with msgpack and copy it into a shared ring (~2 µs a frame), and the child decodes, redacts, interns and
-  writes on another core. A writer thread would hold the GIL for all of that (~35-40 µs a frame): +17-40 % on a
-  replay at hundreds of times real time, against ~0-5 % with the process. If the app is killed, the child still
-  writes everything that was in the ring.
+- By default (Linux on x86) a writer *process* does the work (``tui.recording.ring``): the tap methods copy each
+  item into a shared ring (a frame as its bytes, anything else as msgpack: ~6 µs for an 8 KB frame on the
+  project's VM, most of it the copy to another core), and the child decodes, redacts, interns and writes on
+  another core. A writer thread holds the GIL for all of that (~35-40 µs a frame): +20-33 % on a replay at
+  hundreds of times real time, against +3-14 % with the process in the same rounds (BENCHMARKS.md). If the app is
+  killed, the child still writes everything that was in the ring.
 - Elsewhere (or with ``writer="thread"``) one writer thread per recorder does it: it takes the queue in bursts
   (it waits ``_LINGER_S`` after the first record of a burst, so a busy stream costs one wake-up per burst, not per
   frame) and a SIGKILL loses what was still queued (~20 ms of traffic plus any backlog).
@@ -550,7 +551,7 @@ class Recorder:
         created_unix: float | None = None,
         writer: str = "auto",
     ) -> None:
-        """``writer``: "process" (a forked writer; see ``tui.recording.ring``), "thread", or "auto" (the process
+        """``writer``: "process" (a writer process; see ``tui.recording.ring``), "thread", or "auto" (the process
         where that is supported, else the thread)."""
         self._redactor = Redactor(secrets, enabled=redact)
         self._t0 = clock_ns()
@@ -603,7 +604,7 @@ class Recorder:
                     secrets=tuple(secrets),
                     redact=redact,
                 )
-            except OSError as exc:  # no fork here (limits): write from a thread instead
+            except OSError as exc:  # no process could be started (limits, no memfd): write from a thread instead
                 log.warning("recording %s: no writer process (%s); writing from a thread", self.path.name, exc)
         if self._proc is None:
             self._thread = threading.Thread(target=self._run, name=f"recorder:{self.path.name}", daemon=True)
