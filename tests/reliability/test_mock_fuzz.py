@@ -153,9 +153,10 @@ def _exchange(served: Served, frames: list[str | bytes]) -> tuple[int | None, st
                 additional_headers={"x-fuzz-id": fid},
             )
             break
-        except (TimeoutError, OSError, InvalidHandshake) as exc:
+        except (TimeoutError, OSError, InvalidHandshake, ConnectionClosed) as exc:
             # Seen rarely under load: the handshake of a fresh connection times out before the mock ever sees the
-            # request (its loop is not stalled). Retried once and counted; the session was never started.
+            # request (its loop is not stalled), or the TLS connection ends during it (SSLEOFError on sending the
+            # upgrade, once under `tools/check --full`). Retried once and counted; the session was never started.
             served.handshake_retries.append(f"{type(exc).__name__}: {exc}")
             if attempt:
                 raise
