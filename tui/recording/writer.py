@@ -94,8 +94,6 @@ _LINGER_S: Final = 0.02
 """After the first record of a burst arrives, the writer thread waits this long for more before writing them all
 (records reach the kernel at most this much later; a SIGKILL loses what is still queued)."""
 
-_FRAME_KINDS: Final = frozenset(("c2s", "s2c"))
-
 _PROCESS_LINGER_S: Final = 0.005
 """The writer process's linger: its wake-ups cost the app nothing, and a short one leaves less to write at close."""
 
@@ -786,9 +784,7 @@ class Recorder:
         if self._closing:
             return
         if self._error is None and not (proc.failed() and self._check_process()):
-            pending = self._overflow
-            if not pending and self._gap is None and item[0] in _FRAME_KINDS and proc.put_frame(*item):
-                return  # the common case: a frame, straight into the ring
+            pending = self._overflow  # (a frame comes here when ``_put_frame_fast`` could not put it)
             try:
                 blob = _pack(item)
             except (TypeError, ValueError, OverflowError) as exc:  # a value msgpack cannot hold: not recordable
