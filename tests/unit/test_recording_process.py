@@ -320,3 +320,28 @@ def test_the_ring_gives_back_every_record_whole_and_in_order_under_any_interleav
     drain()
     assert got == expected
     assert len(expected) > 1000 and producer.items_put == len(expected)
+
+
+def test_a_close_that_times_out_on_a_stalled_writer_leaves_no_clean_end(tmp_path: Path) -> None:
+    """``close(timeout)`` with the writer stalled and items still waiting in the app: those are counted as dropped
+    and the file gets no ``end`` record (a reader says it was cut short), instead of ending cleanly without them."""
+    path = tmp_path / "stuck.glrec"
+    rec = Recorder(path, model="m")
+    pid = rec.writer_pid
+    assert pid is not None
+    t = time.monotonic_ns()
+    rec.on_recv(t, _frame(0))
+    _wait_for(lambda: rec.stats().records >= 2)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        for i in range(1, 30):
+            rec.on_recv(t + i, _frame(i, pad=100_000))  # 3 MB: more than the ring holds
+        stats = rec.close(timeout=0.3)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert stats.dropped > 0
+    _wait_for(lambda: _gone(pid))  # it writes out the ring on its own and exits
+    r = read_recording(path)
+    got = [f.msg["serverContent"]["i"] for f in r.frames]
+    assert got == list(range(len(got))) and len(got) + stats.dropped == 30
+    assert not r.ended_cleanly and any("no end record" in p for p in r.problems)

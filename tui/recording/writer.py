@@ -863,7 +863,7 @@ class Recorder:
                 if deadline is not None and time.monotonic() > deadline:
                     break
                 time.sleep(0.002)
-            if self._error is None:
+            if self._error is None and not self._overflow:  # (what could not be handed over: no clean end)
                 end = _pack(("end", self._us(time.monotonic_ns())))
         self._dropped += sum(not more for _, more in self._overflow)
         self._overflow.clear()
