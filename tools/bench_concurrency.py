@@ -79,28 +79,17 @@ class ReplayRow:
 async def replay_one(path: Path, record_to: Path | None = None, writer: str = "auto") -> ReplayRow:
     """One ``check`` replay of ``path``; ``record_to``: the replaying client records itself there, with the
     recorder's ``writer`` ("auto": its process where supported; "thread")."""
-    from tui.recording import writer as recording_writer
     from tui.replay.check import CheckOptions, check
 
     rec = read_recording(path)
     model, mic = audio_parts(rec)
-    original = recording_writer.Recorder.__init__
-    if writer != "auto":
-
-        def init(self: Any, *a: Any, **k: Any) -> None:
-            original(self, *a, **{**k, "writer": writer})
-
-        recording_writer.Recorder.__init__ = init  # type: ignore[method-assign]
-    try:
-        t0 = time.perf_counter()
-        c0 = time.process_time()
-        k0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        result = await check(path, CheckOptions(record_to=record_to))
-        wall = time.perf_counter() - t0
-        cpu = time.process_time() - c0
-        k1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    finally:
-        recording_writer.Recorder.__init__ = original  # type: ignore[method-assign]
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    k0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = await check(path, CheckOptions(record_to=record_to, record_writer=writer))
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    k1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     child_cpu = k1.ru_utime + k1.ru_stime - k0.ru_utime - k0.ru_stime
     problems = [str(d) for d in result.divergences][:2] + list(result.problems)[:2]
     problems += [f"unconsumed: {u}" for u in result.unconsumed][:2]

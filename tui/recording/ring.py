@@ -107,7 +107,8 @@ class Ring:
 
     def __init__(self, mm: mmap.mmap, capacity: int) -> None:
         self._mm = mm
-        self._w = _words(mm)
+        self.words = self._w = _words(mm)
+        """The header's 64-bit words (``_H``, ``_T``, ``_C``…), shared with ``WriterProcess``."""
         self._cap = capacity
         self._head = 0
         self._tail_seen = 0
@@ -209,10 +210,10 @@ class WriterProcess:
             fds.append(ring_fd)
             os.ftruncate(ring_fd, _HEADER + capacity)
             self._mm = mmap.mmap(ring_fd, _HEADER + capacity)
-            self._w = w = _words(self._mm)
+            self.ring = Ring(self._mm, capacity)
+            self._w = w = self.ring.words
             w[_C], w[_C + 1], w[_C + 2], w[_C + 3] = writer.records, writer.bytes_written, writer.wire_bytes, 0
             self._bell: int | None = None
-            self.ring = Ring(self._mm, capacity)
             bell_r, bell_w = os.pipe()
             fds += [bell_r, bell_w]
             file_fd = writer.fileno()
@@ -339,7 +340,6 @@ class WriterProcess:
             return  # still writing: it finishes on its own
         self._final_error = self.error()
         self._final_counts = self.counts()
-        self._w.release()
         self.ring.release()
         self._mm.close()
 
@@ -393,6 +393,14 @@ def take(mm: mmap.mmap, cap: int, tail: int, head: int, pieces: list[bytes]) -> 
     return items, tail
 
 
+def _report_failure(mm: mmap.mmap, text: str) -> None:
+    """The child's one way to say it stopped: the text, then the state the parent looks at (in that order)."""
+    raw = text.encode("utf-8")[:_ERROR_MAX]
+    mm[_ERROR : _ERROR + len(raw)] = raw
+    _U32.pack_into(mm, _ERROR_LEN, len(raw))
+    mm[_STATE] = _FAILED
+
+
 def _child_main(ring_fd: int, cap: int, bell_r: int, file_fd: int, app_pid: int) -> int:
     """``python -m tui.recording.ring RING_FD CAPACITY BELL_FD FILE_FD APP_PID`` (started by ``WriterProcess``)."""
     if hasattr(signal, "SIGXFSZ"):
@@ -404,10 +412,7 @@ def _child_main(ring_fd: int, cap: int, bell_r: int, file_fd: int, app_pid: int)
         from tui.recording.redact import Redactor
         from tui.recording.writer import RecordWriter, write_items
     except BaseException as exc:  # reported in the ring's header like any failure, not lost on a closed stderr
-        raw = f"the writer process could not start: {exc!r}".encode()[:_ERROR_MAX]
-        mm[_ERROR : _ERROR + len(raw)] = raw
-        _U32.pack_into(mm, _ERROR_LEN, len(raw))
-        mm[_STATE] = _FAILED
+        _report_failure(mm, f"the writer process could not start: {exc!r}")
         return 1
 
     n = _U32.unpack_from(mm, _HEADER)[0]
@@ -438,12 +443,10 @@ def _child_main(ring_fd: int, cap: int, bell_r: int, file_fd: int, app_pid: int)
         words[_C] = writer.records
 
     def fail(exc: BaseException) -> int:
-        text = f"{exc.strerror or exc}" if isinstance(exc, OSError) else f"internal error in the writer: {exc!r}"
-        raw = text.encode("utf-8")[:_ERROR_MAX]
-        mm[_ERROR : _ERROR + len(raw)] = raw
-        _U32.pack_into(mm, _ERROR_LEN, len(raw))
         publish()
-        mm[_STATE] = _FAILED
+        _report_failure(
+            mm, f"{exc.strerror or exc}" if isinstance(exc, OSError) else f"internal error in the writer: {exc!r}"
+        )
         with contextlib.suppress(OSError):
             writer.close()
         return 0

@@ -56,6 +56,8 @@ class CheckOptions:
     """Longest wait for any one causal step before calling the replay stuck."""
     record_to: Path | None = None
     """Record the replaying client too (the recorder-overhead benchmark)."""
+    record_writer: str = "auto"
+    """How that recorder writes: ``Recorder(writer=...)`` ("auto", "process", "thread")."""
 
 
 @dataclass(frozen=True)
@@ -384,6 +386,7 @@ async def check(path: Path | str, options: CheckOptions | None = None) -> Replay
                     config=settings_config(settings),
                     description=f"a replay of {Path(path).name}",
                     created_unix=base_wall,
+                    writer=opts.record_writer,
                 )
             tap = CountingTap(recorder)
 
