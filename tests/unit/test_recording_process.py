@@ -48,6 +48,20 @@ def _wait_for(cond: Any, timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
+def _writing(path: Path, frames: int, *, pad: int = 0, **kwargs: Any) -> tuple[Recorder, int, list[str], int]:
+    """A recorder on its writer process that has written ``frames`` frames (``i`` = 0…): (recorder, the writer's
+    pid, the problems it reports, the base time)."""
+    problems: list[str] = []
+    rec = Recorder(path, model="m", on_problem=problems.append, **kwargs)
+    pid = rec.writer_pid
+    assert pid is not None
+    t = time.monotonic_ns()
+    for i in range(frames):
+        rec.on_recv(t + i, _frame(i, pad=pad))
+    _wait_for(lambda: rec.stats().records >= frames + 1)  # the header too: the child is writing
+    return rec, pid, problems, t
+
+
 def _gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -119,13 +133,7 @@ def _between_header_and_end(blob: bytes) -> bytes:
 
 
 def test_a_stalled_writer_process_makes_a_loud_gap_not_a_silent_loss(tmp_path: Path) -> None:
-    problems: list[str] = []
-    rec = Recorder(tmp_path / "stalled.glrec", model="m", max_queue_items=5, on_problem=problems.append)
-    pid = rec.writer_pid
-    assert pid is not None
-    t = time.monotonic_ns()
-    rec.on_recv(t, _frame(0))
-    _wait_for(lambda: rec.stats().records >= 2)  # header + frame 0: the child is writing
+    rec, pid, problems, t = _writing(tmp_path / "stalled.glrec", 1, max_queue_items=5)
     os.kill(pid, signal.SIGSTOP)  # a disk that stopped answering, as the app sees it: nobody empties the ring
     try:
         for i in range(1, 40):
@@ -148,15 +156,8 @@ def test_a_stalled_writer_process_makes_a_loud_gap_not_a_silent_loss(tmp_path: P
 
 
 def test_a_full_disk_under_the_writer_process_stops_the_recording_loudly(tmp_path: Path) -> None:
-    problems: list[str] = []
     path = tmp_path / "full.glrec"
-    rec = Recorder(path, model="m", on_problem=problems.append)
-    pid = rec.writer_pid
-    assert pid is not None
-    t = time.monotonic_ns()
-    for i in range(3):
-        rec.on_recv(t + i, _frame(i, pad=100))
-    _wait_for(lambda: rec.stats().records >= 4)
+    rec, pid, problems, t = _writing(path, 3, pad=100)
     limit = path.stat().st_size + 1000  # room for a few more records, then EFBIG: the disk is full for this file
     resource.prlimit(pid, resource.RLIMIT_FSIZE, (limit, limit))
     for i in range(3, 40):
@@ -172,15 +173,8 @@ def test_a_full_disk_under_the_writer_process_stops_the_recording_loudly(tmp_pat
 
 
 def test_a_killed_writer_process_stops_the_recording_loudly_and_keeps_the_file(tmp_path: Path) -> None:
-    problems: list[str] = []
     path = tmp_path / "orphan.glrec"
-    rec = Recorder(path, model="m", on_problem=problems.append)
-    pid = rec.writer_pid
-    assert pid is not None
-    t = time.monotonic_ns()
-    for i in range(5):
-        rec.on_recv(t + i, _frame(i))
-    _wait_for(lambda: rec.stats().records >= 6)
+    rec, pid, problems, t = _writing(path, 5)
     os.kill(pid, signal.SIGKILL)
     for i in range(5, 200):
         rec.on_recv(t + i, _frame(i, pad=10_000))  # more than the ring holds: the recorder finds the writer gone
@@ -326,12 +320,7 @@ def test_a_close_that_times_out_on_a_stalled_writer_leaves_no_clean_end(tmp_path
     """``close(timeout)`` with the writer stalled and items still waiting in the app: those are counted as dropped
     and the file gets no ``end`` record (a reader says it was cut short), instead of ending cleanly without them."""
     path = tmp_path / "stuck.glrec"
-    rec = Recorder(path, model="m")
-    pid = rec.writer_pid
-    assert pid is not None
-    t = time.monotonic_ns()
-    rec.on_recv(t, _frame(0))
-    _wait_for(lambda: rec.stats().records >= 2)
+    rec, pid, _problems, t = _writing(path, 1)
     os.kill(pid, signal.SIGSTOP)
     try:
         for i in range(1, 30):
