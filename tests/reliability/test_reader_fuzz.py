@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from tests.conftest import FULL
 from tui.errors import RecordingError
 from tui.recording import format as fmt
+from tui.recording import reader as reader_module
 from tui.recording.format import Frame, Input
 from tui.recording.reader import Recording, read_recording
 from tui.recording.writer import Recorder
@@ -150,6 +151,34 @@ def test_bit_flips_never_escape_as_another_exception(base: bytes, tmp_path_facto
         i = data.draw(st.integers(0, len(buf) - 1), label="offset")
         buf[i] ^= 1 << data.draw(st.integers(0, 7), label="bit")
     read_recording_bytes(bytes(buf), tmp_path_factory.mktemp("flip"))
+
+
+def _outcome(path: Path) -> tuple[Any, ...]:
+    try:
+        rec = read_recording(path)
+    except RecordingError as exc:
+        return ("error", str(exc))
+    return ("read", rec.records, rec.problems, rec.truncated_at)
+
+
+@FUZZ
+@given(data=st.data())
+def test_frames_read_in_one_walk_as_in_the_general_path(
+    base: bytes, tmp_path_factory: Any, data: st.DataObject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader's one-walk path for frames (``RecordingReader._frame``) gives what the general path (resolve the
+    string table, then decode) gives, damaged files included: the same records, problems and stops."""
+    buf = bytearray(base)
+    for _ in range(data.draw(st.integers(0, 4), label="flips")):
+        i = data.draw(st.integers(0, len(buf) - 1), label="offset")
+        buf[i] ^= 1 << data.draw(st.integers(0, 7), label="bit")
+    p = tmp_path_factory.mktemp("paths") / "x.glrec"
+    p.write_bytes(bytes(buf))
+    fast = _outcome(p)
+    with monkeypatch.context() as m:
+        m.setattr(reader_module, "_plain_frame", lambda raw: False)
+        general = _outcome(p)
+    assert fast == general
 
 
 @FUZZ

@@ -355,7 +355,7 @@ class StringTable:
         return v
 
     def _resolve_str(self, s: str) -> str:
-        if s not in self._index:
+        if s not in self._index and STR_MIN <= len(s) <= STR_MAX:
             self._add(s)
         return s
 
@@ -384,6 +384,62 @@ class StringTable:
         if t is list:
             return [self.resolve(x) for x in v]
         return v
+
+    def restore_split(
+        self, v: Any, flavour: str, resolve: Callable[[Ref], bytes], payloads: list[str]
+    ) -> tuple[Any, Any]:
+        """:meth:`resolve` and :func:`_restore_split` in one walk, for the unpacked message of a frame: its JSON
+        value and its skeleton (payloads appended to ``payloads``). Strings are registered in the same order as
+        :meth:`resolve` would. Raises ValueError on a key that is not a string (a frame's JSON has none)."""
+        t = type(v)
+        if t is dict:
+            index = self._index
+            msg: dict[str, Any] = {}
+            skel: dict[str, Any] = {}
+            for k, x in v.items():
+                tk = type(k)
+                if tk is str:
+                    if k not in index and STR_MIN <= len(k) <= STR_MAX:
+                        self._add(k)
+                elif tk is StrRef:
+                    k = self._string(k)
+                else:
+                    raise ValueError(f"frame has a non-string key {k!r}")
+                tx = type(x)
+                if tx is str:
+                    if x not in index and STR_MIN <= len(x) <= STR_MAX:
+                        self._add(x)
+                    msg[k] = skel[k] = x
+                elif tx is StrRef:
+                    msg[k] = skel[k] = self._string(x)
+                elif tx is int or tx is bool or x is None or tx is float:
+                    msg[k] = skel[k] = x
+                else:
+                    msg[k], skel[k] = self.restore_split(x, flavour, resolve, payloads)
+            return msg, skel
+        if t is list:
+            pairs = [self.restore_split(x, flavour, resolve, payloads) for x in v]
+            return [a for a, _ in pairs], [b for _, b in pairs]
+        if t is bytes or t is Ref:
+            s = b64_encode(v if t is bytes else resolve(v), flavour)
+            payloads.append(s)
+            return s, _HOLE
+        if t is str:
+            return self._resolve_str(v), v
+        if t is StrRef:
+            s = self._string(v)
+            return s, s
+        return v, v
+
+    def ext_hook(self, code: int, data: bytes) -> Any:
+        """:func:`ext_hook` for a reader of this table: a reference to a string already in the table unpacks as the
+        string itself (which :meth:`resolve` then leaves alone: it is registered), saving a :class:`StrRef` and a
+        lookup per reference. One to a string its own record adds unpacks as a :class:`StrRef`, resolved in turn."""
+        if code == STR_EXT:
+            i = int.from_bytes(data, "big")
+            strings = self._strings
+            return strings[i] if i < len(strings) else StrRef(i)
+        return ext_hook(code, data)
 
     def _string(self, ref: StrRef) -> str:
         if ref.index >= len(self._strings):
@@ -680,11 +736,16 @@ def decode_frame(fields: dict[str, Any], resolve: Callable[[Ref], bytes]) -> tup
         except (UnicodeDecodeError, ValueError, TypeError):
             parsed = None
         return raw, parsed
+    payloads: list[str] = []
+    msg, skel = _restore_split(fields["m"], str(fields.get("b", "u")), resolve, payloads)
+    return frame_text(fields, msg, skel, payloads), msg
+
+
+def frame_text(fields: dict[str, Any], msg: Any, skel: Any, payloads: list[str]) -> str | bytes:
+    """The exact wire data of a stored frame from its restored message (``msg``, its skeleton and payloads)."""
     style = int(fields.get("j", 0))
     if not 0 <= style < len(_JSON_STYLES):
         raise ValueError(f"unknown JSON style {style}")
-    payloads: list[str] = []
-    msg, skel = _restore_split(fields["m"], str(fields.get("b", "u")), resolve, payloads)
     kw = _JSON_STYLES[style]
     text: str | None = None
     if payloads:
@@ -698,7 +759,7 @@ def decode_frame(fields: dict[str, Any], resolve: Callable[[Ref], bytes]) -> tup
             text = "".join(out)
     if text is None:
         text = json.dumps(msg, **kw)
-    return (text.encode("utf-8") if fields.get("bin") else text), msg
+    return text.encode("utf-8") if fields.get("bin") else text
 
 
 # Templates. Frames of one shape (say, model audio chunks) differ only in their payloads, so a writer can keep the

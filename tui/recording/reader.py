@@ -32,7 +32,7 @@ from tui.recording.format import (
     Ref,
     StringTable,
     decode_frame,
-    ext_hook,
+    frame_text,
     migrate,
 )
 
@@ -89,11 +89,12 @@ class RecordingReader:
         self.size = self.path.stat().st_size
         self.truncated_at: int | None = None
         self.problems: list[str] = []
+        self._strings = StringTable()
         self._unpacker = msgpack.Unpacker(
             self._f,
             raw=False,
             strict_map_key=False,
-            ext_hook=ext_hook,
+            ext_hook=self._strings.ext_hook,
             max_buffer_size=_MAX_RECORD,
             read_size=1 << 20,
         )
@@ -101,7 +102,6 @@ class RecordingReader:
         self._index = 0
         self._seg = 0
         self._unknown: set[str] = set()
-        self._strings = StringTable()
         try:
             self.header = self._read_header()
         except BaseException:
@@ -156,6 +156,7 @@ class RecordingReader:
                 )
             )
         self.version = (major, minor)
+        self._fast = self.version == VERSION
         if (major, minor) > VERSION:
             self.problems.append(
                 f"written by a newer format {major}.{minor} (this reader knows {VERSION[0]}.{VERSION[1]}): "
@@ -195,10 +196,14 @@ class RecordingReader:
                 self._stop_at(offset, "corrupt data (not a record)")
                 return
             try:
-                raw = self._strings.resolve(raw)
-                if not isinstance(raw.get("k"), str):
-                    raise ValueError("no record kind")
-                rec = self._convert(migrate(raw, self.version), offset)
+                rec: Record | None
+                if self._fast and _plain_frame(raw):
+                    rec = self._frame(raw)
+                else:
+                    raw = self._strings.resolve(raw)
+                    if not isinstance(raw.get("k"), str):
+                        raise ValueError("no record kind")
+                    rec = self._convert(migrate(raw, self.version), offset)
             except RecordingError:
                 raise
             except Exception as exc:
@@ -236,6 +241,22 @@ class RecordingReader:
         if blob is None:
             raise ValueError(f"reference to record {ref.index}, which holds no payload in reach")
         return blob
+
+    def _frame(self, raw: dict[str, Any]) -> Frame:
+        """A frame record of the current version (see :func:`_plain_frame`) in one walk: the string table resolved,
+        payloads restored, the skeleton built and the keys checked together (``_convert`` takes three walks)."""
+        table = self._strings
+        fields: dict[str, Any] = {}
+        payloads: list[str] = []
+        msg = skel = None
+        flavour = raw.get("b", "u")
+        for key, x in raw.items():  # in order, so strings are registered as the writer numbered them
+            if key == "m":
+                msg, skel = table.restore_split(x, flavour, self._resolve, payloads)
+            else:
+                fields[key] = x if type(x) is int else table.resolve(x)
+        data = frame_text(fields, msg, skel, payloads)
+        return Frame(int(fields.get("t", 0)), "c2s" if raw["k"] == "c" else "s2c", data, msg, self._seg, self._index)
 
     def _convert(self, raw: dict[str, Any], offset: int) -> Record | None:
         k = raw["k"]
@@ -282,6 +303,19 @@ class RecordingReader:
             self._unknown.add(k)
             self.problems.append(f"unknown record kind {k!r} skipped (written by a newer version?)")
         return None
+
+
+def _plain_frame(raw: dict[str, Any]) -> bool:
+    """``raw`` is a stored (not verbatim) frame whose top level needs no resolving: the shape :meth:`_frame` reads.
+    (Top-level keys and the flavour are too short to be interned, so a writer never turns them into references.)"""
+    k = raw.get("k")
+    return (
+        (k == "c" or k == "s")
+        and "m" in raw
+        and "raw" not in raw  # (the general path prefers "raw": a damaged record holding both goes there too)
+        and type(raw.get("b", "u")) is str
+        and all(type(x) is str for x in raw)
+    )
 
 
 def _check_json_keys(msg: Any) -> None:
