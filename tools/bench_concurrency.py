@@ -12,6 +12,11 @@ completeness checks on (a replay "passes" when ``ReplayResult.ok``).
   have no audio: their clock is all there is (marked).
 * **Long session**: a voice session of many long demo replies is recorded in this run (pace 0, the real recorder)
   and replayed, to show the steady-state speed without the per-session start (TLS certificate, connect).
+* **The SDK's floor** (``sdk_floor``): for each bundled voice recording, the least any client on the unmodified
+  SDK must do to replay it (build a client, connect over TLS, send the recorded audio and text with the SDK's own
+  calls, parse every recorded server message), against a bare TLS websockets server and with nothing of ours on the
+  client: the speed no replay through the SDK can beat on this host at this moment. Measured in the same rounds as
+  the replays (each replay followed by a floor), so the ratio replay ÷ floor is what our code adds.
 * **Recorder overhead**: the same recording replayed in rounds of: without recording, with the replaying client
   recording itself (``CheckOptions.record_to``; the recorder's writer process), and with a writer thread instead
   (for comparison). The figure is the median over rounds of with ÷ without: the two ran back to back, so the host's
@@ -21,7 +26,8 @@ completeness checks on (a replay "passes" when ``ReplayResult.ok``).
   clients (in this process: the other core). Each client replays one of the bundled recordings (round robin) and
   talks to its own ``ReplayState``, routed by a base-path prefix (the mock accepts any prefix before ``/ws/…``).
 
-Usage: ``.venv/bin/python tools/bench_concurrency.py [--sessions 100] [--long-turns 12] [--overhead-reps 5]``.
+Usage: ``.venv/bin/python tools/bench_concurrency.py [--sessions 100] [--long-turns 12] [--overhead-reps 5]
+[--rounds 5]``.
 ``figures()`` returns the numbers for ``tools/bench.py``.
 """
 
@@ -65,6 +71,8 @@ class ReplayRow:
     """CPU time of this process (all threads: the client, the mock, a recorder's writer thread) during the replay."""
     child_cpu_s: float = 0.0
     """CPU time of child processes reaped during the replay (the recorder's writer process)."""
+    floor_s: float = 0.0
+    """The unmodified SDK's floor for this file (``sdk_floor``, median of the same rounds); 0: not measured."""
 
     @property
     def real_s(self) -> float:
@@ -110,6 +118,80 @@ async def replay_one(path: Path, record_to: Path | None = None, writer: str = "a
 
 def bundled() -> list[Path]:
     return sorted(RECORDINGS.glob("*.glrec"))
+
+
+# ------------------------------------------------------------------------------------------------ the SDK's floor
+
+
+async def sdk_floor(path: Path) -> float:
+    """Wall time of the least any client on the unmodified SDK must do to replay ``path``'s first connection.
+
+    Only the SDK's own parts, nothing of ours on the client: a ``genai.Client`` is built, connects over TLS (setup →
+    setupComplete) and parses every recorded server message of the first connection with ``session.receive()``.
+    The recorded mic audio and typed text of that connection are sent with the SDK's own calls, all at once and
+    alongside the receiving (not causally: nothing waits). The server is a bare ``websockets`` TLS server (no mock:
+    no routing, no checks, no replay state), which sends the recorded server frames verbatim right after the setup
+    and discards what the client sends; the file is read beforehand. A replay does all of this and more (it reads
+    the file, runs the mock's checks, waits for each input's causal point, runs ``LiveSession`` and its event
+    log), so no replay of ``path`` through the unmodified SDK on this host can beat ``audio time ÷ this``.
+    """
+    import ssl
+
+    import websockets
+    from google import genai
+    from google.genai import types
+
+    from tui.mock.tls import shared_certificate
+    from tui.recording.format import Close, Frame, Input, Open
+
+    rec = read_recording(path)
+    first = next((r.seg for r in rec.records if isinstance(r, Open)), 0)
+    frames = [r.data for r in rec.records if isinstance(r, Frame) and r.direction == "s2c" and r.seg == first]
+    closed = next((i for i, r in enumerate(rec.records) if isinstance(r, Close)), len(rec.records))
+    inputs = [r for r in rec.records[:closed] if isinstance(r, Input) and r.kind in ("audio", "text")]
+    cert, server_ctx = shared_certificate()
+
+    async def handler(ws: Any) -> None:
+        await ws.recv()  # the setup
+        for data in frames:
+            await ws.send(data)
+        async for _ in ws:  # what the client sends next is discarded
+            pass
+
+    async with websockets.serve(handler, "127.0.0.1", 0, ssl=server_ctx, compression=None) as server:
+        port = server.sockets[0].getsockname()[1]
+        client_ctx = ssl.create_default_context(cafile=str(cert.ca_file))
+        t0 = time.perf_counter()
+        client = genai.Client(
+            api_key="floor-key",
+            http_options=types.HttpOptions(
+                base_url=f"https://127.0.0.1:{port}",
+                api_version="v1beta",
+                async_client_args={"ssl": client_ctx, "compression": None},
+                client_args={"verify": client_ctx},
+            ),
+        )
+        config = types.LiveConnectConfig(response_modalities=[types.Modality.AUDIO])
+        async with client.aio.live.connect(model="gemini-live-2.5-flash-preview", config=config) as session:
+
+            async def send() -> None:
+                for item in inputs:
+                    if item.kind == "audio":
+                        blob = types.Blob(data=bytes(item.data["pcm"]), mime_type="audio/pcm;rate=16000")
+                        await session.send_realtime_input(audio=blob)
+                    else:
+                        await session.send_realtime_input(text=str(item.data.get("text", "")))
+
+            sender = asyncio.create_task(send())
+            left = len(frames) - 1  # connect() parsed the setupComplete
+            while left > 0:
+                async for _ in session.receive():
+                    left -= 1
+                    if left == 0:
+                        break
+            await sender
+        wall = time.perf_counter() - t0
+    return wall
 
 
 # ------------------------------------------------------------------------------------------------ long session
@@ -300,7 +382,9 @@ async def concurrency(sessions: int, wait_s: float = 60.0) -> ConcurrencyResult:
 # ------------------------------------------------------------------------------------------------ figures
 
 
-async def figures_async(sessions: int = 100, long_turns: int = 12, overhead_reps: int = 5) -> dict[str, Any]:
+async def figures_async(
+    sessions: int = 100, long_turns: int = 12, overhead_reps: int = 5, rounds: int = 5
+) -> dict[str, Any]:
     try:  # start up as ``replay --check`` and the ``regress`` workers do (imports, then the heap frozen)
         from tui.replay.check import settle_heap
     except ImportError:
@@ -308,9 +392,9 @@ async def figures_async(sessions: int = 100, long_turns: int = 12, overhead_reps
     else:
         settle_heap()
     out: dict[str, Any] = {}
-    rows = [await replay_one(p) for p in bundled()]
-    rows = [await replay_one(p) for p in bundled()]  # second pass: imports and first-TLS costs paid
-    out["bundled"] = rows
+    for p in bundled():  # a first pass: imports, model schemas and the first TLS costs paid
+        await replay_one(p)
+    out["bundled"] = [await bundled_row(p, rounds) for p in bundled()]
     with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
         long_path = await record_long_session(Path(tmp) / "long.glrec", long_turns)
         out["long"] = await replay_one(long_path)
@@ -335,9 +419,28 @@ async def figures_async(sessions: int = 100, long_turns: int = 12, overhead_reps
     return out
 
 
-def figures(sessions: int = 100, long_turns: int = 12, overhead_reps: int = 5) -> dict[str, Any]:
+async def bundled_row(path: Path, rounds: int) -> ReplayRow:
+    """``path`` replayed ``rounds`` times; for a file with audio each replay is followed by ``sdk_floor``. The row
+    of the median replay, with the median floor."""
+    runs: list[ReplayRow] = []
+    floors: list[float] = []
+    for _ in range(rounds):
+        runs.append(await replay_one(path))
+        if runs[-1].audio_s <= 0:
+            break  # no real-time ratio to put beside a floor: one replay says what it costs
+        floors.append(await sdk_floor(path))
+    row = sorted(runs, key=lambda r: r.wall_s)[len(runs) // 2]
+    if floors:
+        row.floor_s = statistics.median(floors)
+    if not all(r.ok for r in runs):
+        row.ok = False
+        row.problems = next(r.problems for r in runs if not r.ok)
+    return row
+
+
+def figures(sessions: int = 100, long_turns: int = 12, overhead_reps: int = 5, rounds: int = 5) -> dict[str, Any]:
     """Run everything (see the module docstring); returns raw results for ``tools/bench.py``."""
-    return asyncio.run(figures_async(sessions, long_turns, overhead_reps))
+    return asyncio.run(figures_async(sessions, long_turns, overhead_reps, rounds))
 
 
 def main() -> int:
@@ -345,13 +448,18 @@ def main() -> int:
     p.add_argument("--sessions", type=int, default=100)
     p.add_argument("--long-turns", type=int, default=12)
     p.add_argument("--overhead-reps", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=5, help="replays (and SDK floors) per bundled voice recording")
     args = p.parse_args()
-    f = figures(args.sessions, args.long_turns, args.overhead_reps)
-    print(f"{'recording':<22}{'ok':>4}{'clock s':>9}{'audio s':>9}{'wall s':>8}{'× real':>8}{'size/wire':>10}")
+    f = figures(args.sessions, args.long_turns, args.overhead_reps, args.rounds)
+    print(
+        f"{'recording':<22}{'ok':>4}{'clock s':>9}{'audio s':>9}{'wall s':>8}{'× real':>8}{'size/wire':>10}"
+        f"{'SDK floor s':>12}{'floor ×':>8}"
+    )
     for r in [*f["bundled"], f["long"]]:
+        floor = f"{r.floor_s:12.4f}{r.real_s / r.floor_s:8.0f}" if r.floor_s else ""
         print(
             f"{r.name:<22}{'yes' if r.ok else 'NO':>4}{r.clock_s:9.2f}{r.audio_s:9.2f}{r.wall_s:8.3f}"
-            f"{r.speed:8.0f}{r.size / r.wire:10.3f}  {'; '.join(r.problems)}"
+            f"{r.speed:8.0f}{r.size / r.wire:10.3f}{floor}  {'; '.join(r.problems)}"
         )
     off, on = f["overhead"]
     coff, con = f["overhead_cpu"]
