@@ -59,6 +59,29 @@ def test_signature_and_docstring_become_a_json_schema() -> None:
     assert decl.name == "book" and decl.parameters_json_schema == tool.parameters
 
 
+def test_functions_sharing_code_are_declared_each_with_its_own_defaults_and_docs() -> None:
+    """Declarations are remembered per code object (fresh closures of one function are cheap to declare): the
+    defaults and docstring of each function still make its own declaration, and no two registries share one."""
+
+    def make(default: int, doc: str) -> Any:
+        def lookup(n: int = default) -> int:
+            return n
+
+        lookup.__doc__ = doc
+        return lookup
+
+    ta = ToolRegistry().register(make(3, "Look up a number."))
+    tb = ToolRegistry().register(make(5, "Look up a number."))
+    assert ta.parameters["properties"]["n"]["default"] == 3
+    assert tb.parameters["properties"]["n"]["default"] == 5
+    tc = ToolRegistry().register(make(3, "Look up three."))
+    assert (ta.description, tc.description) == ("Look up a number.", "Look up three.")
+    again = ToolRegistry().register(make(3, "Look up a number."))
+    assert again.parameters == ta.parameters
+    again.parameters["properties"]["n"]["default"] = 99
+    assert ta.parameters["properties"]["n"]["default"] == 3
+
+
 def test_undeclarable_signatures_are_clear_user_errors() -> None:
     def untyped(x):  # type: ignore[no-untyped-def]
         return x

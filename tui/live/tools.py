@@ -85,12 +85,12 @@ class ToolRegistry:
             raise UserError(f"tool name {tool_name!r} is not a valid function name")
         if tool_name in self._tools:
             raise UserError(f"two tools are named {tool_name!r}; rename one")
-        description, param_docs = _parse_docstring(inspect.getdoc(func) or "")
+        description, parameters = _declared(func)
         tool = LocalTool(
             name=tool_name,
             func=func,
             description=description or f"The {tool_name} function.",
-            parameters=signature_schema(func, param_docs),
+            parameters=parameters,
         )
         self._tools[tool_name] = tool
         return tool
@@ -128,6 +128,36 @@ class ToolRegistry:
 
 
 _SCALARS: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+
+_DECLARED: dict[tuple[Any, ...], tuple[str, str]] = {}
+"""(code, defaults, annotations, docstring) → (description, parameters as JSON): what ``_declared`` worked out."""
+_DECLARED_MAX = 256
+
+
+def _declared(func: Callable[..., Any]) -> tuple[str, dict[str, Any]]:
+    """``func``'s description and parameter schema. Remembered per code, defaults, annotations and docstring: the demo
+    tools are fresh closures for every registry (every replay builds one), and reading a signature and evaluating its
+    hints is most of a registry's cost. Each caller gets its own copy of the schema."""
+    doc = inspect.getdoc(func) or ""
+    try:
+        key: tuple[Any, ...] | None = (
+            func.__code__,
+            func.__defaults__,
+            tuple(sorted((func.__kwdefaults__ or {}).items())),
+            tuple(func.__annotations__.items()),
+            doc,
+        )
+        hash(key)
+    except (AttributeError, TypeError):  # not a plain function, or unhashable defaults: work it out every time
+        key = None
+    known = _DECLARED.get(key) if key is not None else None
+    if known is None:
+        description, param_docs = _parse_docstring(doc)
+        known = (description, json.dumps(signature_schema(func, param_docs)))
+        if key is not None and len(_DECLARED) < _DECLARED_MAX:
+            _DECLARED[key] = known
+    parameters: dict[str, Any] = json.loads(known[1])
+    return known[0], parameters
 
 
 def signature_schema(func: Callable[..., Any], param_docs: dict[str, str] | None = None) -> dict[str, Any]:
