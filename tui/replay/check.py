@@ -436,7 +436,7 @@ async def check(path: Path | str, options: CheckOptions | None = None) -> Replay
     fatal = next((e for e in events if isinstance(e, ev.Fatal)), None)
     if fatal is not None and not result.divergences and not _recorded_fatal(rec):
         result.problems.append(f"the client ended with an error: {fatal.message}")
-    result.events = [event_streams(events)]
+    result.client_events = events
     return result
 
 

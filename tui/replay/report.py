@@ -79,8 +79,19 @@ class ReplayResult:
     """Context that is not a failure (recording problems tolerated, client-side observations)."""
     problems: list[str] = field(default_factory=list)
     """Failures that are not tied to a frame (the client never connected, inputs never injected...)."""
-    events: list[Any] = field(default_factory=list)
-    """The normalised client event log (``--check`` only)."""
+    client_events: list[Any] | None = field(default=None, repr=False)
+    """The replaying client's events as they came (``--check`` only): ``events`` normalises them when asked."""
+    _events: list[Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def events(self) -> list[Any]:
+        """The normalised client event log (``--check`` only; ``check.event_streams``), worked out on first use: a
+        replay that only needs its verdict does not hash every audio chunk it played."""
+        if self._events is None:
+            from tui.replay.check import event_streams
+
+            self._events = [] if self.client_events is None else [event_streams(self.client_events)]
+        return self._events
 
     @property
     def ok(self) -> bool:
