@@ -21,7 +21,7 @@ import msgpack
 import pytest
 
 from tui.recording import ring
-from tui.recording.format import Gap
+from tui.recording.format import Gap, Input
 from tui.recording.reader import read_recording
 from tui.recording.writer import Recorder
 
@@ -29,6 +29,7 @@ pytestmark = pytest.mark.skipif(not ring.supported(), reason="the writer process
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "AIza" + "SyTHISisNOTaREALkeyBUTlooksLIKEone"  # built, so no key-shaped literal sits in the tree
+MIC = bytes(range(256)) * 12
 
 
 def _frame(i: int, pad: int = 0) -> bytes:
@@ -108,16 +109,25 @@ def test_the_writer_process_writes_what_the_thread_writes(tmp_path: Path) -> Non
             rec.on_recv(i * 1000, data)
             rec.on_send(i * 1000 + 1, data.decode())
         rec.on_input(10**6, "audio", {"pcm": frames[0]})
+        # Mic audio as LiveSession records it (the process takes it unpacked, once nothing waits before it), then
+        # the frame that carries it (a reference to it in the file), then one at another rate (packed).
+        _wait_for(lambda rec=rec: rec.stats().queued == 0)
+        rec.on_input(10**6 + 1, "audio", {"pcm": MIC, "rate": 16000})
+        rt = {"realtimeInput": {"audio": {"data": base64.urlsafe_b64encode(MIC).decode(), "mimeType": "x"}}}
+        rec.on_send(10**6 + 2, json.dumps(rt))
+        rec.on_input(10**6 + 3, "audio", {"pcm": MIC, "rate": 8000})
         rec.on_recv(2 * 10**6, big)
         rec.on_close(3 * 10**6, 1000, "bye")
         stats = rec.close()
         assert stats.error is None and stats.dropped == 0 and stats.queued == 0
-        assert stats.records == 2 * len(frames) + 6 and stats.bytes_written == path.stat().st_size
+        assert stats.records == 2 * len(frames) + 9 and stats.bytes_written == path.stat().st_size
         out[writer] = path.read_bytes()
     assert SECRET.encode() not in out["process"]
     r1, r2 = read_recording(tmp_path / "process.glrec"), read_recording(tmp_path / "thread.glrec")
     assert [(x.t_us, x.direction, x.data) for x in r1.frames] == [(x.t_us, x.direction, x.data) for x in r2.frames]
     assert r1.frames[-1].data == big and r1.ended_cleanly and r2.ended_cleanly
+    mics = [r.data for r in r1.records if isinstance(r, Input) and r.data.get("pcm") == MIC]
+    assert mics == [{"pcm": MIC, "rate": 16000}, {"pcm": MIC, "rate": 8000}]
     # Byte for byte between the header and the end record (both hold wall-clock times): the same records, encoded
     # the same way (interned strings, payload references, templates).
     assert _between_header_and_end(out["process"]) == _between_header_and_end(out["thread"])

@@ -72,7 +72,12 @@ _MORE: Final = 0x80000000
 """Flag in a length word: this is a piece of a record, and the next one continues it."""
 _RAW: Final = 0x40000000
 """Flag in a length word: a frame as ``_FRAME`` + its bytes, not msgpack (one copy less for the app)."""
-_FRAME: Final = struct.Struct("<BBQ")  # direction (0 c2s, 1 s2c), text (1) or bytes (0), t_us
+_FRAME: Final = struct.Struct("<BBQ")  # code (0 c2s, 1 s2c, MIC_AUDIO), text (1) or bytes (0), t_us
+MIC_AUDIO: Final = 2
+"""Raw record code: the ``in`` record of a chunk of mic audio at ``MIC_RATE`` (``{"pcm": …, "rate": …}``)."""
+MIC_RATE: Final = 16000
+_FRAME_HEAD: Final = struct.Struct("<IBBQ")
+"""A frame's length word and ``_FRAME`` in one (the fast path packs both at once)."""
 _DIRECTIONS: Final = ("c2s", "s2c")
 _IDLE_WAKE_S: Final = 0.25
 _SYNC_BYTES: Final = 2 << 20
@@ -109,7 +114,7 @@ class Ring:
         self._mm = mm
         self.words = self._w = _words(mm)
         """The header's 64-bit words (``_H``, ``_T``, ``_C``…), shared with ``WriterProcess``."""
-        self._cap = capacity
+        self._cap = self.capacity = capacity
         self._head = 0
         self._tail_seen = 0
         self.items_put = 0
@@ -134,21 +139,37 @@ class Ring:
         """Publish a websocket frame straight from its bytes (no msgpack copy); False: no room, or too large for
         the ring in one piece (then ``put`` it as msgpack in pieces)."""
         if isinstance(data, str):
-            data = data.encode("utf-8", "surrogatepass")
-            text = 1
-        else:
-            text = 0
+            return self.put_raw(direction == "s2c", 1, t_us, data.encode("utf-8", "surrogatepass"))
+        return self.put_raw(direction == "s2c", 0, t_us, data)
+
+    def put_raw(self, code: int, text: int, t_us: int, data: bytes) -> bool:
+        """Publish ``data`` as a raw record: ``code`` 0 a frame sent, 1 a frame received (``text``: 1 if it was a
+        text frame), ``MIC_AUDIO`` an ``in`` record of 16 kHz mic audio. False as ``put_frame``."""
         n = _FRAME.size + len(data)
         if n + 4 > self._cap // 4:
             return False
-        start = self._reserve(n)
-        if start < 0:
-            return False
+        # ``_reserve`` and ``_publish`` written out: every frame of a session comes this way.
+        cap, head = self._cap, self._head
+        pos = head % cap
+        skip = cap - pos if cap - pos < 4 + n else 0
+        if 4 + n + skip > cap - (head - self._tail_seen):
+            self._tail_seen = self._w[_T]
+            if 4 + n + skip > cap - (head - self._tail_seen):
+                return False
         mm = self._mm
-        _U32.pack_into(mm, start, n | _RAW)
-        _FRAME.pack_into(mm, start + 4, direction == "s2c", text, t_us)
+        if skip:
+            if skip >= 4:
+                _U32.pack_into(mm, _HEADER + pos, _WRAP)
+            head += skip
+            pos = 0
+        start = _HEADER + pos
+        _FRAME_HEAD.pack_into(mm, start, n | _RAW, code, text, t_us)
         mm[start + 4 + _FRAME.size : start + 4 + n] = data
-        self._publish(4 + n, True)
+        self._head = head = head + 4 + n
+        with _FENCE:  # the barrier of ``_publish``
+            pass
+        self._w[_H] = head
+        self.items_put += 1
         return True
 
     def pieces(self, blob: bytes) -> list[bytes]:
@@ -273,11 +294,26 @@ class WriterProcess:
         """``Ring.put_frame``, waking the child if it sleeps."""
         if not self.ring.put_frame(direction, t_us, data):
             return False
-        self._wake()
+        if self._mm[_WAITING]:
+            self._wake()
+        return True
+
+    def put_raw(self, code: int, text: int, t_us: int, data: bytes) -> bool:
+        """``Ring.put_raw``, waking the child if it sleeps."""
+        if not self.ring.put_raw(code, text, t_us, data):
+            return False
+        if self._mm[_WAITING]:
+            self._wake()
         return True
 
     def pieces(self, blob: bytes) -> list[bytes]:
         return self.ring.pieces(blob)
+
+    def takes_frame(self, data: str | bytes) -> bool:
+        """Whether ``put_frame`` can ever take ``data`` (it fits a quarter of the ring, counting a text frame's
+        UTF-8 at its longest), so a frame that must wait for room can wait unpacked."""
+        n = len(data) * (4 if isinstance(data, str) else 1)
+        return _FRAME.size + n + 4 <= self.ring.capacity // 4
 
     @property
     def items_put(self) -> int:
@@ -375,11 +411,14 @@ def take(mm: mmap.mmap, cap: int, tail: int, head: int, pieces: list[bytes]) -> 
         blob = mm[_HEADER + pos + 4 : _HEADER + pos + 4 + n]
         tail += 4 + n
         if is_raw:
-            direction, text, t_us = _FRAME.unpack_from(blob)
-            if direction > 1 or text > 1:
+            code, text, t_us = _FRAME.unpack_from(blob)
+            if code > MIC_AUDIO or text > 1:
                 raise RingError(f"the recorder's ring holds a damaged frame at {tail - 4 - n}")
             data = blob[_FRAME.size :]
-            items.append([_DIRECTIONS[direction], t_us, data.decode("utf-8", "surrogatepass") if text else data])
+            if code == MIC_AUDIO:
+                items.append(["in", t_us, "audio", {"pcm": data, "rate": MIC_RATE}])
+            else:
+                items.append([_DIRECTIONS[code], t_us, data.decode("utf-8", "surrogatepass") if text else data])
             continue
         if more or pieces:
             pieces.append(blob)

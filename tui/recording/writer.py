@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import msgpack
 
@@ -124,6 +124,19 @@ def _write_all(fd: int, blobs: list[bytes]) -> None:
             views[0] = views[0][n:]
         if views:
             n = os.writev(fd, views)
+
+
+class _RawFrame(NamedTuple):
+    """A websocket frame waiting in the recorder's overflow for room in the writer process's ring."""
+
+    direction: str
+    t_us: int
+    data: str | bytes
+
+
+_RAW_FRAME_OVERHEAD: Final = 32
+"""What a waiting ``_RawFrame`` counts for besides its data (against ``max_queue_bytes``)."""
+_DIRECTIONS: Final = frozenset(("c2s", "s2c"))
 
 
 def _pack(obj: Any) -> bytes:
@@ -586,8 +599,10 @@ class Recorder:
         self._ring_lock = threading.RLock()
         """Writer process: one producer at a time (the loop's tap calls; ``stats`` and ``close`` from other threads
         move waiting items too). Reentrant: ``on_problem`` may ask for ``stats``."""
-        self._overflow: deque[tuple[bytes, bool]] = deque()
-        """Writer process: packed items waiting for room in its ring (bounded like the thread's queue)."""
+        self._overflow: deque[tuple[bytes | _RawFrame, bool]] = deque()
+        """Writer process: items waiting for room in its ring (bounded like the thread's queue), in order: packed
+        items or pieces of one (``more``: the next piece continues it), or frames as they came (``_RawFrame``),
+        which go in later as a frame goes in on the fast path, unpacked."""
         self._overflow_bytes = 0
         self._thread: threading.Thread | None = None
         if writer not in ("auto", "process", "thread"):
@@ -668,8 +683,22 @@ class Recorder:
         self._put(("close", self._us(t_ns), max(self._seg, 0), code, reason, by), 64)
 
     def on_input(self, t_ns: int, kind: str, data: dict[str, Any]) -> None:
+        if kind == "audio" and self._put_mic_fast(self._us(t_ns), data):
+            return
         size = sum(len(v) for v in data.values() if isinstance(v, bytes | str)) + 64
         self._put(("in", self._us(t_ns), kind, dict(data)), size)
+
+    def _put_mic_fast(self, t_us: int, data: dict[str, Any]) -> bool:
+        """A chunk of mic audio (as ``LiveSession`` records it) straight into the writer process's ring, like a frame
+        on ``_put_frame_fast``: no msgpack copy. False: take ``_put``."""
+        proc = self._proc
+        if proc is None or self._overflow or self._gap is not None or self._error is not None:
+            return False
+        pcm = data.get("pcm")
+        if len(data) != 2 or data.get("rate") != ring.MIC_RATE or type(pcm) is not bytes or next(iter(data)) != "pcm":
+            return False  # (the child re-creates exactly {"pcm": …, "rate": MIC_RATE}, in that order)
+        with self._ring_lock:
+            return not self._closing and proc.put_raw(ring.MIC_AUDIO, 0, t_us, pcm)
 
     # -- control --------------------------------------------------------------------------------------
 
@@ -785,18 +814,25 @@ class Recorder:
             return
         if self._error is None and not (proc.failed() and self._check_process()):
             pending = self._overflow  # (a frame comes here when ``_put_frame_fast`` could not put it)
-            try:
-                blob = _pack(item)
-            except (TypeError, ValueError, OverflowError) as exc:  # a value msgpack cannot hold: not recordable
-                log.error("recording %s: cannot record a %s item (%s); skipped", self.path.name, item[0], exc)
-                return
-            pieces = proc.pieces(blob)
-            if not pending and self._gap is None and len(pieces) == 1 and proc.put(blob):
-                return
+            pieces: list[bytes | _RawFrame]
+            if item[0] in _DIRECTIONS and proc.takes_frame(item[2]):
+                # Waiting as it came: packing it now would cost a copy and an encoding the fast path never pays.
+                pieces = [_RawFrame(item[0], item[1], item[2])]
+                size = len(item[2]) + _RAW_FRAME_OVERHEAD
+            else:
+                try:
+                    blob = _pack(item)
+                except (TypeError, ValueError, OverflowError) as exc:  # a value msgpack cannot hold: not recordable
+                    log.error("recording %s: cannot record a %s item (%s); skipped", self.path.name, item[0], exc)
+                    return
+                pieces = list(proc.pieces(blob))
+                size = len(blob)
+                if not pending and self._gap is None and len(pieces) == 1 and proc.put(blob):
+                    return
             waiting = proc.items_put - proc.counts()[3] + len(pending)  # (pieces count as items here: a bound)
             if self._check_process():
                 pass  # it stopped or died: nothing more can be written
-            elif self._overflow_bytes + len(blob) <= self._max_bytes and waiting < self._max_items:
+            elif self._overflow_bytes + size <= self._max_bytes and waiting < self._max_items:
                 if self._gap is not None:
                     count, nbytes, t_us = self._gap
                     self._gap = None
@@ -805,7 +841,7 @@ class Recorder:
                     self._overflow_bytes += len(gap)
                 last = len(pieces) - 1
                 pending.extend((piece, i < last) for i, piece in enumerate(pieces))
-                self._overflow_bytes += len(blob)
+                self._overflow_bytes += size
                 self._push_overflow(proc)
                 return
         self._drop_process(item, size, "the disk is not keeping up")
@@ -815,10 +851,16 @@ class Recorder:
         pending = self._overflow
         while pending:
             blob, more = pending[0]
-            if not proc.put(blob, more):
-                return False
+            if type(blob) is _RawFrame:
+                if not proc.put_frame(blob.direction, blob.t_us, blob.data):
+                    return False
+                self._overflow_bytes -= len(blob.data) + _RAW_FRAME_OVERHEAD
+            else:
+                assert isinstance(blob, bytes)
+                if not proc.put(blob, more):
+                    return False
+                self._overflow_bytes -= len(blob)
             pending.popleft()
-            self._overflow_bytes -= len(blob)
         return True
 
     def _drop_process(self, item: tuple[Any, ...], size: int, why: str) -> None:
