@@ -23,7 +23,7 @@ import pytest
 from tui.recording import ring
 from tui.recording.format import Gap, Input
 from tui.recording.reader import read_recording
-from tui.recording.writer import Recorder
+from tui.recording.writer import _RING_BYTES, Recorder
 
 pytestmark = pytest.mark.skipif(not ring.supported(), reason="the writer process needs Linux on x86 (memfd)")
 
@@ -98,7 +98,7 @@ def test_the_writer_process_is_the_default_and_never_sees_the_secret_in_argv_or_
 def test_the_writer_process_writes_what_the_thread_writes(tmp_path: Path) -> None:
     frames = [_audio(i) for i in range(40)] + [_frame(i, pad=30) for i in range(5)]
     frames.append(json.dumps({"key": SECRET}).encode())
-    big = _audio(99, n=3_000_000)  # 4 MB of JSON: larger than the ring, so it goes through in pieces
+    big = _audio(99, n=_RING_BYTES)  # 4/3 of the ring as base64 JSON: larger than it, so it goes through in pieces
     out = {}
     for writer in ("process", "thread"):
         path = tmp_path / f"{writer}.glrec"
@@ -200,7 +200,7 @@ def test_a_killed_writer_process_stops_the_recording_loudly_and_keeps_the_file(t
 APP = r"""
 import json, sys, time
 from pathlib import Path
-from tui.recording.writer import Recorder
+from tui.recording.writer import _RING_BYTES, Recorder
 
 rec = Recorder(Path(sys.argv[1]), model="m")
 print(rec.writer_pid, flush=True)
@@ -330,11 +330,12 @@ def test_a_close_that_times_out_on_a_stalled_writer_leaves_no_clean_end(tmp_path
     """``close(timeout)`` with the writer stalled and items still waiting in the app: those are counted as dropped
     and the file gets no ``end`` record (a reader says it was cut short), instead of ending cleanly without them."""
     path = tmp_path / "stuck.glrec"
+    frames = _RING_BYTES // 100_000 + 10
     rec, pid, _problems, t = _writing(path, 1)
     os.kill(pid, signal.SIGSTOP)
     try:
-        for i in range(1, 30):
-            rec.on_recv(t + i, _frame(i, pad=100_000))  # 3 MB: more than the ring holds
+        for i in range(1, frames):
+            rec.on_recv(t + i, _frame(i, pad=100_000))  # more than the ring holds
         stats = rec.close(timeout=0.3)
     finally:
         os.kill(pid, signal.SIGCONT)
@@ -342,5 +343,5 @@ def test_a_close_that_times_out_on_a_stalled_writer_leaves_no_clean_end(tmp_path
     _wait_for(lambda: _gone(pid))  # it writes out the ring on its own and exits
     r = read_recording(path)
     got = [f.msg["serverContent"]["i"] for f in r.frames]
-    assert got == list(range(len(got))) and len(got) + stats.dropped == 30
+    assert got == list(range(len(got))) and len(got) + stats.dropped == frames
     assert not r.ended_cleanly and any("no end record" in p for p in r.problems)

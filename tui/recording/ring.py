@@ -105,6 +105,7 @@ def supported() -> bool:
 
 
 _FENCE: Final = threading.Lock()
+_POPULATE: Final = getattr(mmap, "MAP_POPULATE", 0)
 
 
 class Ring:
@@ -230,7 +231,9 @@ class WriterProcess:
             ring_fd = os.memfd_create("gemini-live-recorder", os.MFD_CLOEXEC)
             fds.append(ring_fd)
             os.ftruncate(ring_fd, _HEADER + capacity)
-            self._mm = mmap.mmap(ring_fd, _HEADER + capacity)
+            # Populated now: a page first touched by the tap would cost a fault (~1.5 µs per KB here) in the middle
+            # of the session's work; this way the ring's pages are made once, at the start (~1.2 ms per MiB).
+            self._mm = mmap.mmap(ring_fd, _HEADER + capacity, flags=mmap.MAP_SHARED | _POPULATE)
             self.ring = Ring(self._mm, capacity)
             self._w = w = self.ring.words
             w[_C], w[_C + 1], w[_C + 2], w[_C + 3] = writer.records, writer.bytes_written, writer.wire_bytes, 0

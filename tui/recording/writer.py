@@ -100,10 +100,13 @@ _PROCESS_LINGER_S: Final = 0.005
 _PREPARE_CHUNK: Final = 64
 """Queued records whose payloads the writer thread decodes together (``RecordWriter.prepare_frames``)."""
 
-_RING_BYTES: Final = 1 << 20
-"""The writer process's shared ring. Small, because every page of it is touched once per recording (~6 µs each
-on this VM); a backlog beyond it (the child starting up during a fast replay) waits in the parent, bounded by
-``max_queue_bytes``."""
+_RING_BYTES: Final = 4 << 20
+"""The writer process's shared ring. Larger than a core's L2 (1 MiB here): the tap's copy into it then lands on lines
+the writer process read a lap ago and no longer holds, instead of taking each one back from the other core (on a
+flat-out replay a received frame cost 16-18 µs with a 1 MiB ring, 11-12 with 4 MiB; /tmp probe, 5 replays of the
+3.4-min session). Its pages are made when the ring is (``MAP_POPULATE``, ~5 ms here). It also holds ~200 ms of a
+fast replay's traffic, so the writer process starting up (~100 ms) rarely sends anything to the parent's backlog
+(bounded by ``max_queue_bytes``)."""
 
 _BATCH_RECORDS: Final = 256
 _BATCH_BYTES: Final = 4 << 20
