@@ -3,8 +3,9 @@
 Why: a live session and a replay are one busy event loop, and the recorder's work per frame (decoding each
 base64 payload, redaction checks, msgpack, the string table) is ~35-40 µs of Python holding the GIL. In a writer
 *thread* that is time the event loop does not run: +20-33 % on a replay at hundreds of times real time. Here the
-event loop only copies each record into shared memory (~6 µs for an 8 KB frame on the project's VM, most of it
-the cache lines moving to the other core) and a child process does the rest.
+event loop only copies each record into shared memory (~10 µs for an 11 KB frame in a busy replay on the project's
+VM, most of it the copy; ``writer._RING_BYTES`` says why the ring is 4 MiB and populated) and a child process does
+the rest.
 
 How (``WriterProcess`` is the parent's side, ``_child_main`` the child's):
 
@@ -12,13 +13,13 @@ How (``WriterProcess`` is the parent's side, ``_child_main`` the child's):
   once), then starts ``python -m tui.recording.ring`` with the file's descriptor, a memfd holding the ring and a
   pipe (``pass_fds``), and closes its copy of the file. A fresh interpreter, not a fork: after a fork every page
   the busy parent writes to is copied once (Python's reference counts write everywhere), which cost the parent
-  ~100 ms per recording here. While the child starts (~50 ms on the other core) what does not fit the ring waits
-  in the parent (``Recorder``'s overflow, bounded).
+  ~100 ms per recording here. While the child starts (~50-100 ms on the other core) what does not fit the ring
+  waits in the parent (``Recorder``'s overflow, bounded; frames wait there as they came, other items packed).
 - The first record in the ring is the child's brief (the path, the counts to continue from, and the secrets to
   redact: they never go through argv, the environment or a file); the child continues the file with
   ``RecordWriter.adopt``, so the bytes are exactly what the writer thread would write.
-- A single-producer, single-consumer byte ring in a shared mapping carries the recorder's items (frames as a small
-  header and their bytes, other items as msgpack; each behind a 4-byte length, pieces of a record larger than the
+- A single-producer, single-consumer byte ring in a shared mapping carries the recorder's items (frames and mic
+  audio as a small header and their bytes, other items as msgpack; each behind a 4-byte length, pieces of a record larger than the
   ring flagged as such). The parent (``Ring``) publishes a record by storing ``head`` after its bytes, with a
   fence in between; the child (``take``) frees space by storing ``tail`` once it has copied records out. On x86
   stores become visible in program order, which is all this needs; other machines use the writer thread
