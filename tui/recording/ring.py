@@ -19,11 +19,11 @@ How (``WriterProcess`` is the parent's side, ``_child_main`` the child's):
   redact: they never go through argv, the environment or a file); the child continues the file with
   ``RecordWriter.adopt``, so the bytes are exactly what the writer thread would write.
 - A single-producer, single-consumer byte ring in a shared mapping carries the recorder's items (frames and mic
-  audio as a small header and their bytes, other items as msgpack; each behind a 4-byte length, pieces of a record larger than the
-  ring flagged as such). The parent (``Ring``) publishes a record by storing ``head`` after its bytes, with a
-  fence in between; the child (``take``) frees space by storing ``tail`` once it has copied records out. On x86
-  stores become visible in program order, which is all this needs; other machines use the writer thread
-  (``supported``).
+  audio as a small header and their bytes, other items as msgpack; each behind a 4-byte length, pieces of a
+  record larger than the ring flagged as such). The parent (``Ring``) publishes a record by storing ``head``
+  after its bytes, with a fence in between; the child (``take``) frees space by storing ``tail`` once it has
+  copied records out. On x86 stores become visible in program order, which is all this needs; other machines use
+  the writer thread (``supported``).
 - The child gathers a burst (``linger``), writes it with one ``writev``, fsyncs about once a second and every
   2 MiB (so the fsync at close, which the app waits for, is short), and
   publishes its counts (records, bytes, wire bytes, items done) and any error in the ring's header, where the
