@@ -72,7 +72,7 @@ _WRAP: Final = 0xFFFFFFFF
 _MORE: Final = 0x80000000
 """Flag in a length word: this is a piece of a record, and the next one continues it."""
 _RAW: Final = 0x40000000
-"""Flag in a length word: a frame as ``_FRAME`` + its bytes, not msgpack (one copy less for the app)."""
+"""Flag in a length word: a frame or mic audio as ``_FRAME`` + its bytes, not msgpack (one copy less for the app)."""
 _FRAME: Final = struct.Struct("<BBQ")  # code (0 c2s, 1 s2c, MIC_AUDIO), text (1) or bytes (0), t_us
 MIC_AUDIO: Final = 2
 """Raw record code: the ``in`` record of a chunk of mic audio at ``MIC_RATE`` (``{"pcm": …, "rate": …}``)."""
