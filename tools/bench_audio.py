@@ -204,6 +204,9 @@ class BurstResult:
     turns_with_underrun: int
     latency_ms: list[float]
     final_prebuffer_ms: float
+    least_lead_ms: float = 0.0
+    """The least fixed lead (first arrival → first sample) with which every one of these turns plays without running
+    dry, whatever the client: what the arrivals themselves demand (device blocks aside)."""
 
 
 def bench_bursty(
@@ -220,6 +223,7 @@ def bench_bursty(
     )
     latencies: list[float] = []
     turns_bad = 0
+    least_lead = 0.0
     t0 = 0.0
     for gen in range(turns):
         turn_s = rng.uniform(2.0, 10.0)
@@ -231,6 +235,10 @@ def bench_bursty(
             arr = arrivals_iid(rng, turn_s)
         else:
             arr = arrivals_paced_gaps(rng, turn_s, 1.0 if model == "paced+gaps" else 1.5)
+        nominal = 0.0  # where each chunk's audio starts in the turn: it must have arrived by lead + that
+        for at, ms in arr:
+            least_lead = max(least_lead, at - arr[0][0] - nominal)
+            nominal += ms / 1000
         # Device clock: blocks on a fixed grid; the turn starts at an arbitrary phase of it.
         start = t0 + rng.uniform(0, block)
         events = [(start + at, 0, ms) for at, ms in arr]
@@ -259,7 +267,7 @@ def bench_bursty(
         if buf.underruns > before:
             turns_bad += 1
         t0 = t + rng.uniform(0.5, 2.0)  # the user speaks between turns
-    return BurstResult(turns, buf.underruns, turns_bad, latencies, buf.prebuffer_ms)
+    return BurstResult(turns, buf.underruns, turns_bad, latencies, buf.prebuffer_ms, least_lead * 1000)
 
 
 def bench_resampler() -> list[tuple[int, int, float, float]]:
