@@ -686,10 +686,11 @@ class Recorder:
         self._put(("close", self._us(t_ns), max(self._seg, 0), code, reason, by), 64)
 
     def on_input(self, t_ns: int, kind: str, data: dict[str, Any]) -> None:
-        if kind == "audio" and self._put_mic_fast(self._us(t_ns), data):
+        t_us = self._us(t_ns)
+        if kind == "audio" and self._put_mic_fast(t_us, data):
             return
         size = sum(len(v) for v in data.values() if isinstance(v, bytes | str)) + 64
-        self._put(("in", self._us(t_ns), kind, dict(data)), size)
+        self._put(("in", t_us, kind, dict(data)), size)
 
     def _put_mic_fast(self, t_us: int, data: dict[str, Any]) -> bool:
         """A chunk of mic audio (as ``LiveSession`` records it) straight into the writer process's ring, like a frame
