@@ -822,7 +822,7 @@ class Recorder:
             if item[0] in _DIRECTIONS and proc.takes_frame(item[2]):
                 # Waiting as it came: packing it now would cost a copy and an encoding the fast path never pays.
                 pieces = [_RawFrame(item[0], item[1], item[2])]
-                size = len(item[2]) + _RAW_FRAME_OVERHEAD
+                held = len(item[2]) + _RAW_FRAME_OVERHEAD
             else:
                 try:
                     blob = _pack(item)
@@ -830,13 +830,13 @@ class Recorder:
                     log.error("recording %s: cannot record a %s item (%s); skipped", self.path.name, item[0], exc)
                     return
                 pieces = list(proc.pieces(blob))
-                size = len(blob)
+                held = len(blob)
                 if not pending and self._gap is None and len(pieces) == 1 and proc.put(blob):
                     return
             waiting = proc.items_put - proc.counts()[3] + len(pending)  # (pieces count as items here: a bound)
             if self._check_process():
                 pass  # it stopped or died: nothing more can be written
-            elif self._overflow_bytes + size <= self._max_bytes and waiting < self._max_items:
+            elif self._overflow_bytes + held <= self._max_bytes and waiting < self._max_items:
                 if self._gap is not None:
                     count, nbytes, t_us = self._gap
                     self._gap = None
@@ -845,7 +845,7 @@ class Recorder:
                     self._overflow_bytes += len(gap)
                 last = len(pieces) - 1
                 pending.extend((piece, i < last) for i, piece in enumerate(pieces))
-                self._overflow_bytes += size
+                self._overflow_bytes += held
                 self._push_overflow(proc)
                 return
         self._drop_process(item, size, "the disk is not keeping up")
