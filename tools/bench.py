@@ -217,14 +217,20 @@ def replay_section(args: argparse.Namespace) -> Callable[[Report], None]:
             with tempfile.TemporaryDirectory(prefix="bench-rt-") as tmp:
                 rt_path = br.make_long(Path(tmp))  # recorded at real time (pace 1): its clock is the real duration
                 bc = _load("bench_concurrency")
-                runs = [asyncio.run(bc.replay_one(rt_path)) for _ in range(7)]
+                runs, floors = [], []
+                for _ in range(7):  # each replay followed by the SDK's floor for the same file
+                    runs.append(asyncio.run(bc.replay_one(rt_path)))
+                    floors.append(asyncio.run(bc.sdk_floor(rt_path)))
             rt = min(runs, key=lambda r: r.wall_s)
             med = statistics.median(r.wall_s for r in runs)
+            floor = statistics.median(floors)
             report.add(
                 "Replay",
                 f"speed of a session recorded at real time in this run ({rt.clock_s:.1f} s, {rt.frames} frames; "
-                "`bench_replay.make_long`: the coffee-maker demo at pace 1; recorded clock ÷ median wall, 7 runs)",
-                f"{rt.clock_s / med:.0f}× ({med:.3f} s)" + ("" if all(r.ok for r in runs) else ", a replay FAILED"),
+                "`bench_replay.make_long`: the coffee-maker demo at pace 1; recorded clock ÷ median wall, 7 runs; "
+                "the SDK's floor for it, measured in the same rounds, in brackets)",
+                f"{rt.clock_s / med:.0f}× ({med:.3f} s; floor {rt.clock_s / floor:.0f}×)"
+                + ("" if all(r.ok for r in runs) else ", a replay FAILED"),
                 tgt,
                 rt.clock_s / med >= 300 and all(r.ok for r in runs),
             )
