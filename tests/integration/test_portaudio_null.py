@@ -76,7 +76,10 @@ def test_real_mic_stream_gives_bounded_16k_chunks_and_refuses_a_device_not_clock
     assert r["callback_errors"] == 0
     assert r["pending_max"] in (8, 9)  # the queue bound held while the reader stalled (+ that wake-up)
     assert r["overruns"] > 0  # and the excess was dropped and counted
-    assert r["level"] == -120.0  # the null device records digital silence: the meter says so
+    # The meter reads what the device gave, in dBFS. (Not necessarily silence: CI once read -10.5 dBFS from ALSA's
+    # null PCM, -120 in every other run; nothing promises that its capture buffer holds zeros.)
+    level = r["level"]
+    assert isinstance(level, float) and -120.0 <= level <= 0.0
     # The null PCM runs back to back: the microphone notices within its first second and a half of audio and
     # turns itself off with a message, instead of sending minutes of audio per second to the server.
     assert "not clocked in real time" in str(r["error"]) and "--input-device" in str(r["error"])
