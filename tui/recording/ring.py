@@ -109,6 +109,13 @@ _FENCE: Final = threading.Lock()
 _POPULATE: Final = getattr(mmap, "MAP_POPULATE", 0)
 
 
+def raw_frame(direction: str, data: str | bytes) -> tuple[int, int, bytes]:
+    """A websocket frame as ``Ring.put_raw`` takes it: (code, text, bytes)."""
+    if isinstance(data, str):
+        return direction == "s2c", 1, data.encode("utf-8", "surrogatepass")
+    return direction == "s2c", 0, data
+
+
 class Ring:
     """The producer's side of the ring in ``mm`` (``capacity`` bytes after the header): one thread at a time."""
 
@@ -140,9 +147,8 @@ class Ring:
     def put_frame(self, direction: str, t_us: int, data: str | bytes) -> bool:
         """Publish a websocket frame straight from its bytes (no msgpack copy); False: no room, or too large for
         the ring in one piece (then ``put`` it as msgpack in pieces)."""
-        if isinstance(data, str):
-            return self.put_raw(direction == "s2c", 1, t_us, data.encode("utf-8", "surrogatepass"))
-        return self.put_raw(direction == "s2c", 0, t_us, data)
+        code, text, raw = raw_frame(direction, data)
+        return self.put_raw(code, text, t_us, raw)
 
     def put_raw(self, code: int, text: int, t_us: int, data: bytes) -> bool:
         """Publish ``data`` as a raw record: ``code`` 0 a frame sent, 1 a frame received (``text``: 1 if it was a
@@ -150,28 +156,12 @@ class Ring:
         n = _FRAME.size + len(data)
         if n + 4 > self._cap // 4:
             return False
-        # ``_reserve`` and ``_publish`` written out: every frame of a session comes this way.
-        cap, head = self._cap, self._head
-        pos = head % cap
-        skip = cap - pos if cap - pos < 4 + n else 0
-        if 4 + n + skip > cap - (head - self._tail_seen):
-            self._tail_seen = self._w[_T]
-            if 4 + n + skip > cap - (head - self._tail_seen):
-                return False
-        mm = self._mm
-        if skip:
-            if skip >= 4:
-                _U32.pack_into(mm, _HEADER + pos, _WRAP)
-            head += skip
-            pos = 0
-        start = _HEADER + pos
-        _FRAME_HEAD.pack_into(mm, start, n | _RAW, code, text, t_us)
-        mm[start + 4 + _FRAME.size : start + 4 + n] = data
-        self._head = head = head + 4 + n
-        with _FENCE:  # the barrier of ``_publish``
-            pass
-        self._w[_H] = head
-        self.items_put += 1
+        start = self._reserve(n)
+        if start < 0:
+            return False
+        _FRAME_HEAD.pack_into(self._mm, start, n | _RAW, code, text, t_us)
+        self._mm[start + 4 + _FRAME.size : start + 4 + n] = data
+        self._publish(4 + n, True)
         return True
 
     def pieces(self, blob: bytes) -> list[bytes]:
@@ -294,27 +284,18 @@ class WriterProcess:
         self._wake()
         return True
 
-    def put_frame(self, direction: str, t_us: int, data: str | bytes) -> bool:
-        """``Ring.put_frame``, waking the child if it sleeps."""
-        if not self.ring.put_frame(direction, t_us, data):
-            return False
-        if self._mm[_WAITING]:
-            self._wake()
-        return True
-
     def put_raw(self, code: int, text: int, t_us: int, data: bytes) -> bool:
         """``Ring.put_raw``, waking the child if it sleeps."""
         if not self.ring.put_raw(code, text, t_us, data):
             return False
-        if self._mm[_WAITING]:
-            self._wake()
+        self._wake()
         return True
 
     def pieces(self, blob: bytes) -> list[bytes]:
         return self.ring.pieces(blob)
 
     def takes_frame(self, data: str | bytes) -> bool:
-        """Whether ``put_frame`` can ever take ``data`` (it fits a quarter of the ring, counting a text frame's
+        """Whether ``put_raw`` can ever take the frame ``data`` (it fits a quarter of the ring, counting a text frame's
         UTF-8 at its longest), so a frame that must wait for room can wait unpacked."""
         n = len(data) * (4 if isinstance(data, str) else 1)
         return _FRAME.size + n + 4 <= self.ring.capacity // 4
