@@ -144,15 +144,10 @@ class Ring:
         self._publish(4 + n, not more)
         return True
 
-    def put_frame(self, direction: str, t_us: int, data: str | bytes) -> bool:
-        """Publish a websocket frame straight from its bytes (no msgpack copy); False: no room, or too large for
-        the ring in one piece (then ``put`` it as msgpack in pieces)."""
-        code, text, raw = raw_frame(direction, data)
-        return self.put_raw(code, text, t_us, raw)
-
     def put_raw(self, code: int, text: int, t_us: int, data: bytes) -> bool:
         """Publish ``data`` as a raw record: ``code`` 0 a frame sent, 1 a frame received (``text``: 1 if it was a
-        text frame), ``MIC_AUDIO`` an ``in`` record of 16 kHz mic audio. False as ``put_frame``."""
+        text frame; see ``raw_frame``), ``MIC_AUDIO`` an ``in`` record of 16 kHz mic audio (no msgpack copy). False: no
+        room, or too large for the ring in one piece (then ``put`` it as msgpack in pieces)."""
         n = _FRAME.size + len(data)
         if n + 4 > self._cap // 4:
             return False
