@@ -34,6 +34,7 @@ import sys
 import tempfile
 import termios
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,44 +225,27 @@ REFERENCE_BASELINE_MS = 151.0
 """Its launch → first paint on the project's standard machine (perf-baselines.md), where the 300 ms budget was set."""
 
 
-def _startup_once(args: argparse.Namespace, *, reference: bool = False) -> float:
-    """Milliseconds from starting ``python -m tui --demo --no-audio`` (the real CLI) to its first frame.
-
-    Also appends the app's CPU time at that frame to ``STARTUP_CPU_MS``. ``reference``: the same for the minimal
-    Textual app instead (``REFERENCE_APP``; its CPU time is not recorded), the yardstick for this machine's speed."""
+@contextlib.contextmanager
+def _pty_child(
+    args: argparse.Namespace, argv: list[str], env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """``argv`` started on a new pty sized ``args.cols``×``args.rows`` (its own session); yields (process, the pty
+    master) and stops the process group and closes the master on the way out."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", args.rows, args.cols, 0, 0))
-    started = time.monotonic()
-    argv = [sys.executable, "-c", REFERENCE_APP] if reference else [sys.executable, "-m", "tui", "--demo", "--no-audio"]
-    mark = REFERENCE_MARK if reference else PAINT_MARK
     child = subprocess.Popen(
         argv,
         stdin=slave,
         stdout=slave,
         stderr=slave,
-        env=_pty_env(args),
+        env=env or _pty_env(args),
         cwd=ROOT,
         start_new_session=True,
         close_fds=True,
     )
     os.close(slave)
-    buf = b""
-    painted = float("nan")
     try:
-        while time.monotonic() - started < 15:
-            ready, _, _ = select.select([master], [], [], 0.05)
-            if not ready:
-                continue
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                break
-            buf += data
-            if mark in buf:
-                painted = (time.monotonic() - started) * 1000
-                if not reference:
-                    STARTUP_CPU_MS.append(_process_cpu_ms(child.pid))
-                break
+        yield child, master
     finally:
         os.killpg(child.pid, signal.SIGTERM)
         try:
@@ -270,7 +254,132 @@ def _startup_once(args: argparse.Namespace, *, reference: bool = False) -> float
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
         os.close(master)
-    return painted
+
+
+def _read(master: int, timeout: float = 0.05) -> bytes | None:
+    """What the pty has within ``timeout`` (b"" if nothing yet); None once the child is gone."""
+    ready, _, _ = select.select([master], [], [], timeout)
+    if not ready:
+        return b""
+    try:
+        return os.read(master, 65536) or None
+    except OSError:
+        return None
+
+
+REFERENCE_LOAD_APP = """
+import math
+import random
+from rich.text import Text
+from textual.app import App
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import RichLog, Static
+
+WORDS = "the model answered about weather in paris with a sunny forecast and light wind".split()
+
+
+class Meter(Widget):
+    DEFAULT_CSS = "Meter { height: 1; }"
+    level = reactive(-60.0)
+
+    def render(self):
+        width = max(self.size.width - 10, 1)
+        filled = int((self.level + 60) / 60 * width)
+        green, yellow = int(width * 0.7), int(width * 0.9)
+        bar = Text()
+        bar.append("█" * min(filled, green), style="green")
+        bar.append("█" * max(0, min(filled, yellow) - green), style="yellow")
+        bar.append("█" * max(0, filled - yellow), style="red")
+        bar.append(" " * (width - filled) + f" {self.level:5.1f} dB")
+        return bar
+
+
+class ReferenceLoad(App):
+    def compose(self):
+        yield Static("reference load app")
+        yield Meter()
+        yield RichLog(markup=True, wrap=True, max_lines=1000)
+
+    def on_mount(self):
+        self.ticks = 0
+        self.words = random.Random(0)
+        self.set_interval(0.1, self.tick)
+        self.set_interval(0.2, self.lines)
+
+    def tick(self):
+        self.ticks += 1
+        self.query_one(Meter).level = -30 + 25 * math.sin(self.ticks / 3) + (self.ticks * 7 % 5)
+
+    def lines(self):
+        log = self.query_one(RichLog)
+        for i in range(4):
+            words = " ".join(self.words.choice(WORDS) for _ in range(9))
+            log.write(f"[dim]12:00:{self.ticks % 60:02d}[/] [bold cyan]model[/] {words} [green]ok[/] [yellow]{i}[/]")
+
+
+ReferenceLoad().run()
+"""
+"""The streaming scenario of ``research/perf-baselines.md`` §5 closest to the app's load, rebuilt from its description
+(its script is not in the repository): a title, a level meter repainted at 10 Hz, and a ``RichLog(markup=True,
+wrap=True, max_lines=1000)`` given 4 lines of ~70 characters with 3-4 colour spans every 200 ms. On the baseline
+machine: 65.8 KB/s and 7.2 % of a core under a pty at 80×24; the rebuild writes ~68 KB/s here (about the same output, so
+the same work for Textual), and the CPU it takes here ÷ 7.2 % says how much slower this host renders Textual."""
+REFERENCE_LOAD_MARK = b"reference load app"
+REFERENCE_LOAD_BASELINE_CPU = 7.2
+"""``REFERENCE_LOAD_APP``'s CPU (% of a core) on the project's standard machine (perf-baselines.md §5, [7.0–7.9])."""
+
+
+def reference_load_once(args: argparse.Namespace) -> dict[str, float]:
+    """``REFERENCE_LOAD_APP`` on a pty like the app's: its CPU (% of a core, utime+stime) and terminal bytes/s over a
+    window of ``args.window`` s that opens ``args.warmup`` s after its first paint; {} if it never painted."""
+    hz = os.sysconf("SC_CLK_TCK")
+    buf = b""
+    painted: float | None = None
+    with _pty_child(args, [sys.executable, "-c", REFERENCE_LOAD_APP]) as (child, master):
+        started = time.monotonic()
+        while painted is None and time.monotonic() - started < 15:
+            data = _read(master)
+            if data is None:
+                return {}
+            buf += data
+            if REFERENCE_LOAD_MARK in buf:
+                painted = time.monotonic()
+        if painted is None:
+            return {}
+        while time.monotonic() - painted < args.warmup:
+            if _read(master) is None:
+                return {}
+        ticks0, window0, count = _cpu_ticks(child.pid), time.monotonic(), 0
+        while (span := time.monotonic() - window0) < args.window:
+            data = _read(master)
+            if data is None:
+                return {}
+            count += len(data)
+        ticks = _cpu_ticks(child.pid) - ticks0
+    return {"cpu_percent": 100.0 * ticks / hz / span, "bytes_per_s": count / span}
+
+
+def _startup_once(args: argparse.Namespace, *, reference: bool = False) -> float:
+    """Milliseconds from starting ``python -m tui --demo --no-audio`` (the real CLI) to its first frame.
+
+    Also appends the app's CPU time at that frame to ``STARTUP_CPU_MS``. ``reference``: the same for the minimal
+    Textual app instead (``REFERENCE_APP``; its CPU time is not recorded), the yardstick for this machine's speed."""
+    started = time.monotonic()
+    argv = [sys.executable, "-c", REFERENCE_APP] if reference else [sys.executable, "-m", "tui", "--demo", "--no-audio"]
+    mark = REFERENCE_MARK if reference else PAINT_MARK
+    buf = b""
+    with _pty_child(args, argv) as (child, master):
+        while time.monotonic() - started < 15:
+            data = _read(master)
+            if data is None:
+                break
+            buf += data
+            if mark in buf:
+                if not reference:
+                    STARTUP_CPU_MS.append(_process_cpu_ms(child.pid))
+                return (time.monotonic() - started) * 1000
+    return float("nan")
 
 
 def startup_pairs(args: argparse.Namespace, n: int) -> tuple[list[float], list[float]]:
@@ -292,8 +401,6 @@ def paired_ratio(apps: list[float], refs: list[float]) -> float:
 def _run_once(
     args: argparse.Namespace, frames_dir: Path, base_url: str | None, ca_file: str | None
 ) -> dict[str, float]:
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", args.rows, args.cols, 0, 0))
     env = _pty_env(args)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--frames-dir", str(frames_dir)]
     counts_file = Path(env["GEMINI_TUI_HOME"]) / "repaints.txt"
@@ -303,10 +410,6 @@ def _run_once(
     if base_url:
         cmd += ["--base-url", base_url, "--ca-file", str(ca_file)]
     started = time.monotonic()
-    child = subprocess.Popen(
-        cmd, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, start_new_session=True, close_fds=True
-    )
-    os.close(slave)
     buf = b""
     first_paint: float | None = None
     streaming_at: float | None = None
@@ -316,7 +419,7 @@ def _run_once(
     counts0: tuple[float, ...] = (0.0,) * 5
     result: dict[str, float] = {}
     hz = os.sysconf("SC_CLK_TCK")
-    try:
+    with _pty_child(args, cmd, env) as (child, master):
         while True:
             now = time.monotonic()
             if first_paint is None and now - started > 15:
@@ -343,14 +446,8 @@ def _run_once(
                     "main_cpu_percent": 100.0 * (counts1[4] - counts0[4]) / span,
                 }
                 break
-            ready, _, _ = select.select([master], [], [], 0.05)
-            if not ready:
-                continue
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                break
-            if not data:
+            data = _read(master)
+            if data is None:
                 break
             if window_start is not None:
                 window_bytes += len(data)
@@ -360,14 +457,6 @@ def _run_once(
                     first_paint = time.monotonic()
                 if streaming_at is None and STREAM_MARK in buf and first_paint is not None:
                     streaming_at = time.monotonic()
-    finally:
-        os.killpg(child.pid, signal.SIGTERM)
-        try:
-            child.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
-        os.close(master)
     return result
 
 
@@ -412,16 +501,20 @@ def main() -> int:
     if not args.in_process:
         mock, base_url, ca_file = _start_mock()
     results = []
+    refs: list[dict[str, float]] = []
     try:
         for i in range(args.runs):
             r = _run_once(args, frames_dir, base_url, ca_file)
             results.append(r)
+            refs.append(reference_load_once(args))
             print(
                 f"run {i + 1}: first paint {r['first_paint_ms']:.0f} ms · {r['bytes_per_s'] / 1000:.1f} KB/s · "
                 f"CPU {r['cpu_percent']:.1f} % · {r['repaints_per_s']:.1f} repaints/s "
                 f"({r['layouts_per_s']:.1f} layouts/s) · main thread {r['main_cpu_percent']:.1f} %, of it repaints "
                 f"{r['repaint_cpu_percent']:.1f} %, layouts {r['layout_cpu_percent']:.1f} % · "
-                f"model audio seen: {'yes' if r['streaming'] else 'NO'}",
+                f"model audio seen: {'yes' if r['streaming'] else 'NO'} · the reference load app right after: "
+                f"CPU {refs[-1].get('cpu_percent', float('nan')):.1f} %, "
+                f"{refs[-1].get('bytes_per_s', float('nan')) / 1000:.1f} KB/s",
                 flush=True,
             )
     finally:
@@ -456,7 +549,22 @@ def main() -> int:
             f"  {label:22} median {med / scale:7.1f} {unit:4} [{min(values) / scale:.1f}–{max(values) / scale:.1f}]"
             f"  budget {budget / scale:g} {unit}: {'OK' if med <= budget else 'OVER'}"
         )
+    ratio = cpu_ratio(results, refs)
+    if ratio == ratio:
+        base = REFERENCE_LOAD_BASELINE_CPU
+        verdict = "OK" if ratio <= 8.0 / base else "OVER"
+        print(
+            f"  {'CPU ÷ reference load':22} median {ratio:7.2f} ×     (pairs; ≈ {ratio * base:.1f} % at the baseline "
+            f"machine's speed)  budget {8.0 / base:.2f}× (8 % ÷ {base:g} %): {verdict}"
+        )
     return 0
+
+
+def cpu_ratio(results: list[dict[str, float]], refs: list[dict[str, float]]) -> float:
+    """Median over pairs of the app's CPU ÷ the reference load app's, run right after it (NaN if no pair)."""
+    pairs = zip(results, refs, strict=True)
+    ratios = [r["cpu_percent"] / f["cpu_percent"] for r, f in pairs if r and f and f["cpu_percent"] > 0]
+    return statistics.median(ratios) if ratios else float("nan")
 
 
 if __name__ == "__main__":
