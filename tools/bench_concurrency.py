@@ -17,6 +17,11 @@ completeness checks on (a replay "passes" when ``ReplayResult.ok``).
   calls, parse every recorded server message), against a bare TLS websockets server and with nothing of ours on the
   client: the speed no replay through the SDK can beat on this host at this moment. Measured in the same rounds as
   the replays (each replay followed by a floor), so the ratio replay ÷ floor is what our code adds.
+* **Host factor** (``sdk_message_cost``): the SDK's own per-message steps (receive a 40 ms model-audio message,
+  send a 40 ms mic chunk; a real ``AsyncSession`` on a socket stand-in, no network), timed right after each replay
+  and divided by the same figure in perf-baselines.md §1, taken on the machine the ≥ 300× target was set on: how
+  much slower this host is, at that moment, at the work that dominates a replay. A replay's speed × that factor
+  estimates its speed there.
 * **Recorder overhead**: the same recording replayed in rounds of: without recording, with the replaying client
   recording itself (``CheckOptions.record_to``; the recorder's writer process), and with a writer thread instead
   (for comparison). The figure is the median over rounds of with ÷ without: the two ran back to back, so the host's
@@ -73,6 +78,12 @@ class ReplayRow:
     """CPU time of child processes reaped during the replay (the recorder's writer process)."""
     floor_s: float = 0.0
     """The unmodified SDK's floor for this file (``sdk_floor``, median of the same rounds); 0: not measured."""
+    host_factor: float = 0.0
+    """How much slower this host ran the SDK's own per-message work than the baseline machine did, measured right
+    after each replay (``sdk_message_cost`` ÷ ``SDK_BASELINE_US``; median over the rounds); 0: not measured."""
+    baseline_speed: float = 0.0
+    """The speed scaled to the baseline machine's: median over the rounds of each replay's speed × the factor
+    measured right after it (the host's speed drifts within seconds); 0: not measured."""
 
     @property
     def real_s(self) -> float:
@@ -192,6 +203,66 @@ async def sdk_floor(path: Path) -> float:
             await sender
         wall = time.perf_counter() - t0
     return wall
+
+
+SDK_BASELINE_US = (55.1, 37.3)
+"""perf-baselines.md §1, "SDK overhead per message" (google-genai 3.4.0, on the machine the 300× target was set on):
+the SDK's own steps to receive a 40 ms model-audio message and to send a 40 ms mic chunk, without a network."""
+
+
+async def sdk_message_cost(n: int = 100, loops: int = 3) -> tuple[float, float]:
+    """The same measure here: µs per message for ``AsyncSession._receive`` of a 40 ms 24 kHz model-audio message
+    (2671 B of JSON, the size perf-baselines.md used) and ``send_realtime_input`` of a 40 ms 16 kHz mic chunk, on a
+    real ``AsyncSession`` whose websocket hands over a ready message and discards what is sent (medians of ``loops``
+    loops of ``n``; ~0.1 s in all here)."""
+    import base64
+    import json
+    import math
+
+    from google import genai
+    from google.genai import live, types
+
+    def tone(samples: int, rate: int) -> bytes:  # a 140 Hz tone with a little noise: base64 of audio-like bytes
+        wave = (6000 * math.sin(2 * math.pi * 140 * i / rate) + 300 * math.sin(i * 12.9898) for i in range(samples))
+        values = (int(v) for v in wave)
+        return b"".join(v.to_bytes(2, "little", signed=True) for v in values)
+
+    message = json.dumps(
+        {"serverContent": {"modelTurn": {"parts": [{"inlineData": {
+            "mimeType": "audio/pcm;rate=24000", "data": base64.b64encode(tone(960, 24000)).decode()}}]}}}
+    ).encode()  # fmt: skip
+
+    class Socket:
+        async def recv(self, decode: bool | None = None) -> bytes:
+            return message
+
+        async def send(self, data: str) -> None:
+            pass
+
+    client = genai.Client(api_key="reference-key")
+    session = live.AsyncSession(api_client=client._api_client, websocket=Socket())  # type: ignore[arg-type]
+    mic = types.Blob(data=tone(640, 16000), mime_type="audio/pcm;rate=16000")
+    for _ in range(20):
+        await session._receive()
+        await session.send_realtime_input(audio=mic)
+    rx: list[float] = []
+    tx: list[float] = []
+    for _ in range(loops):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            await session._receive()
+        t1 = time.perf_counter()
+        for _ in range(n):
+            await session.send_realtime_input(audio=mic)
+        t2 = time.perf_counter()
+        rx.append((t1 - t0) / n * 1e6)
+        tx.append((t2 - t1) / n * 1e6)
+    return statistics.median(rx), statistics.median(tx)
+
+
+def host_factor(receive_us: float, send_us: float) -> float:
+    """This host's SDK cost per message ÷ the baseline machine's (both directions together)."""
+    return (receive_us + send_us) / sum(SDK_BASELINE_US)
 
 
 # ------------------------------------------------------------------------------------------------ long session
@@ -420,18 +491,22 @@ async def figures_async(
 
 
 async def bundled_row(path: Path, rounds: int) -> ReplayRow:
-    """``path`` replayed ``rounds`` times; for a file with audio each replay is followed by ``sdk_floor``. The row
-    of the median replay, with the median floor."""
+    """``path`` replayed ``rounds`` times; for a file with audio each replay is followed by ``sdk_message_cost``
+    and ``sdk_floor``. The row of the median replay, with the median floor, host factor and scaled speed."""
     runs: list[ReplayRow] = []
     floors: list[float] = []
+    factors: list[float] = []
     for _ in range(rounds):
         runs.append(await replay_one(path))
         if runs[-1].audio_s <= 0:
             break  # no real-time ratio to put beside a floor: one replay says what it costs
+        factors.append(host_factor(*await sdk_message_cost()))
         floors.append(await sdk_floor(path))
     row = sorted(runs, key=lambda r: r.wall_s)[len(runs) // 2]
     if floors:
         row.floor_s = statistics.median(floors)
+        row.host_factor = statistics.median(factors)
+        row.baseline_speed = statistics.median(r.speed * f for r, f in zip(runs, factors, strict=True))
     if not all(r.ok for r in runs):
         row.ok = False
         row.problems = next(r.problems for r in runs if not r.ok)
