@@ -408,6 +408,8 @@ def audio_section(args: argparse.Namespace) -> Callable[[Report], None]:
             for prebuffer, adaptive in ((140.0, True), (120.0, True)):
                 b = ba.bench_bursty(model, prebuffer, args.turns, 10.0, 1, adaptive=adaptive)
                 lat = max(b.latency_ms)
+                reachable = b.least_lead_ms <= 150
+                target = "0 at ≤ 150 ms" if reachable else "0 at ≤ 150 ms: beyond any player on these arrivals"
                 how = (
                     "Speaker default: 140 ms pre-buffer, adaptive to 300"
                     if prebuffer == 140.0
@@ -423,9 +425,11 @@ def audio_section(args: argparse.Namespace) -> Callable[[Report], None]:
                         if prebuffer == 140.0
                         else ""
                     ),
-                    # A verdict only for what ships; the earlier default is shown to explain the change.
-                    "0 at ≤ 150 ms" if prebuffer == 140.0 else "",
-                    (b.underruns == 0 and lat <= 150) if prebuffer == 140.0 else None,
+                    # A verdict only for what ships (the earlier default is shown to explain the change), and only
+                    # where some player could meet the target on these arrivals: where even the least lead that
+                    # plays every turn through is over 150 ms, the row shows what happens, not a pass or fail.
+                    target if prebuffer == 140.0 else "",
+                    (b.underruns == 0 and lat <= 150) if prebuffer == 140.0 and reachable else None,
                 )
         report.details.append(
             "Audio arrival models (`tools/bench_audio.py`): `captured` replays the chunk timings of the real "
