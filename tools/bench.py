@@ -241,27 +241,18 @@ def replay_section(args: argparse.Namespace) -> Callable[[Report], None]:
             br = _load("bench_replay")
             with tempfile.TemporaryDirectory(prefix="bench-rt-") as tmp:
                 rt_path = br.make_long(Path(tmp))  # recorded at real time (pace 1): its clock is the real duration
-                bc = _load("bench_concurrency")
-                runs, floors, factors = [], [], []
-                for _ in range(7):  # each replay followed by the host factor and the SDK's floor for the same file
-                    runs.append(asyncio.run(bc.replay_one(rt_path)))
-                    factors.append(bc.host_factor(*asyncio.run(bc.sdk_message_cost())))
-                    floors.append(asyncio.run(bc.sdk_floor(rt_path)))
-            rt = min(runs, key=lambda r: r.wall_s)
-            med = statistics.median(r.wall_s for r in runs)
-            floor = statistics.median(floors)
-            scaled = statistics.median(rt.clock_s / r.wall_s * f for r, f in zip(runs, factors, strict=True))
+                # each replay followed by the host factor and the SDK's floor for the same file
+                rt = asyncio.run(_load("bench_concurrency").bundled_row(rt_path, 7, by_clock=True))
             report.add(
                 "Replay",
                 f"speed of a session recorded at real time in this run ({rt.clock_s:.1f} s, {rt.frames} frames; "
                 "`bench_replay.make_long`: the coffee-maker demo at pace 1; recorded clock ÷ median wall, 7 runs; "
                 "the SDK's floor for it, measured in the same rounds, and the speeds × the host factor measured "
                 "right after each, median, in brackets)",
-                f"{rt.clock_s / med:.0f}× ({med:.3f} s; floor {rt.clock_s / floor:.0f}×; "
-                f"≈ {scaled:.0f}× at the baseline machine's speed)"
-                + ("" if all(r.ok for r in runs) else ", a replay FAILED"),
+                f"{rt.speed:.0f}× ({rt.wall_s:.3f} s; floor {rt.real_s / rt.floor_s:.0f}×; "
+                f"≈ {rt.baseline_speed:.0f}× at the baseline machine's speed)" + ("" if rt.ok else ", a replay FAILED"),
                 tgt,
-                rt.clock_s / med >= 300 and all(r.ok for r in runs),
+                rt.speed >= 300 and rt.ok,
             )
         except ModuleNotFoundError as exc:
             report.not_measured("Replay", "speed of a session recorded at real time", str(exc), tgt)

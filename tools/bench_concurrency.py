@@ -84,11 +84,13 @@ class ReplayRow:
     baseline_speed: float = 0.0
     """The speed scaled to the baseline machine's: median over the rounds of each replay's speed × the factor
     measured right after it (the host's speed drifts within seconds); 0: not measured."""
+    by_clock: bool = False
+    """The recording was made at real time: its clock is the real time it stands for, audio or not."""
 
     @property
     def real_s(self) -> float:
-        """The real time this recording stands for: its audio, or its clock when it has none."""
-        return self.audio_s if self.audio_s > 0 else self.clock_s
+        """The real time this recording stands for: its audio, or its clock when it has none (or ``by_clock``)."""
+        return self.audio_s if self.audio_s > 0 and not self.by_clock else self.clock_s
 
     @property
     def speed(self) -> float:
@@ -490,15 +492,17 @@ async def figures_async(
     return out
 
 
-async def bundled_row(path: Path, rounds: int) -> ReplayRow:
-    """``path`` replayed ``rounds`` times; for a file with audio each replay is followed by ``sdk_message_cost``
-    and ``sdk_floor``. The row of the median replay, with the median floor, host factor and scaled speed."""
+async def bundled_row(path: Path, rounds: int, by_clock: bool = False) -> ReplayRow:
+    """``path`` replayed ``rounds`` times; for a file with audio (or ``by_clock``: recorded at real time) each
+    replay is followed by ``sdk_message_cost`` and ``sdk_floor``. The row of the median replay, with the median
+    floor, host factor and scaled speed."""
     runs: list[ReplayRow] = []
     floors: list[float] = []
     factors: list[float] = []
     for _ in range(rounds):
         runs.append(await replay_one(path))
-        if runs[-1].audio_s <= 0:
+        runs[-1].by_clock = by_clock
+        if runs[-1].audio_s <= 0 and not by_clock:
             break  # no real-time ratio to put beside a floor: one replay says what it costs
         factors.append(host_factor(*await sdk_message_cost()))
         floors.append(await sdk_floor(path))
