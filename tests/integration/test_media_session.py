@@ -24,7 +24,11 @@ from tui.mock.server import MockOptions, serve_mock
 
 
 @asynccontextmanager
-async def live(modality: str, bridge: MediaBridge) -> AsyncIterator[tuple[LiveSession, list[ev.SessionEvent]]]:
+async def live(
+    modality: str, bridge: MediaBridge, after: Callable[[ev.SessionEvent], None] = lambda e: None
+) -> AsyncIterator[tuple[LiveSession, list[ev.SessionEvent]]]:
+    """A session on the mock with ``bridge`` handling its events; ``after(event)`` runs right after the bridge has
+    handled each one, before the next event can arrive."""
     async with serve_mock(MockOptions(pace=0.0)) as mock:
         settings = Settings(
             api_key="test-key",
@@ -42,6 +46,7 @@ async def live(modality: str, bridge: MediaBridge) -> AsyncIterator[tuple[LiveSe
         async def consume() -> None:
             async for e in session.events():
                 bridge.handle(e)  # what the TUI and --headless do with every event
+                after(e)
                 seen.append(e)
 
         runner = asyncio.create_task(session.run())
@@ -98,7 +103,15 @@ async def test_spoken_turn_through_the_mic_and_played_back_in_full() -> None:
 async def test_barge_in_flushes_the_speaker_and_drops_the_rest_of_the_turn() -> None:
     sd = FakeSoundDevice(output_rates={24000})
     bridge = MediaBridge(AudioSettings(jitter_ms=0), VideoSettings(), sounddevice=sd)
-    async with live("AUDIO", bridge) as (session, seen):
+    after_cut: list[bytes] = []
+
+    def pull_at_cut(e: ev.SessionEvent) -> None:
+        # The device's next block, pulled the moment the bridge has handled `interrupted`: the mock sends the answer
+        # to "stop, hello" right behind it, so a block pulled any later may rightly hold that new turn's audio.
+        if isinstance(e, ev.Interrupted):
+            after_cut.append(sd.stream("output").pull_output())
+
+    async with live("AUDIO", bridge, after=pull_at_cut) as (session, seen):
         out = sd.stream("output")
         await session.send_text("mock:long tell me everything")
         await until(lambda: bool(of(seen, ev.ModelAudio)))
@@ -106,7 +119,7 @@ async def test_barge_in_flushes_the_speaker_and_drops_the_rest_of_the_turn() -> 
         await session.send_text("stop, hello")
         await until(lambda: bool(of(seen, ev.Interrupted)))
         cut = of(seen, ev.Interrupted)[0].generation
-        assert out.pull_output() == bytes(480)  # the block after `interrupted` is silent
+        assert after_cut == [bytes(480)]  # the block after `interrupted` is silent: the rest of the turn is gone
         [turn] = [t for t in bridge.finished_turns() if t.generation == cut]
         assert turn.interrupted and 0 < turn.played_ms < turn.generated_ms
         await until(lambda: any(isinstance(e, ev.TurnComplete) and e.generation > cut for e in seen))
