@@ -235,6 +235,45 @@ async def test_go_away_resumes_with_the_handle_and_memory_is_kept() -> None:
         assert d.session.counters.resumptions == 1
 
 
+async def test_go_away_waits_for_the_handle_that_follows_the_turn() -> None:
+    # The live endpoint sends sessionResumptionUpdate *after* turnComplete (live-protocol.md §5.2). A client that
+    # resumes the moment the turn ends presents the handle from before that turn, and the model forgets it.
+    from tui.mock.demo import DemoBackend
+    from tui.mock.server import MockConnection
+
+    class LateHandles:
+        """The demo, with every resumption handle sent 0.3 s after its turnComplete."""
+
+        def __init__(self, options: MockOptions) -> None:
+            self.demo = DemoBackend(options)
+
+        async def run(self, conn: MockConnection) -> None:
+            send = conn.send
+
+            async def late(message: dict[str, Any]) -> None:
+                if "sessionResumptionUpdate" in message:
+                    await asyncio.sleep(0.3)
+                await send(message)
+
+            conn.send = late  # type: ignore[method-assign]
+            await self.demo.run(conn)
+
+    async with serve_mock(MockOptions(pace=0), backend_factory=LateHandles) as mock:
+        async with Driver(LiveSession(settings_for(mock))) as d:
+            await d.wait_for(ev.Connected)
+            await d.turn("my name is Ann")
+            await d.wait_for(ev.ResumptionUpdate)
+            m = d.mark()
+            await d.session.send_text("goaway please, my name is Flo")
+            await d.wait_for(ev.GoAway, after=m)
+            resumed = await d.wait_for(ev.Connected, after=m)
+            assert resumed.resumed
+            assert "Flo" in (await d.turn("what is my name?")).text
+        await mock.idle()
+        handles = [e.handle for e in d.of(ev.ResumptionUpdate, after=m)]
+        assert mock.sessions[1].setup is not None and mock.sessions[1].setup.resume_handle == handles[0]
+
+
 async def test_drop_mid_turn_reconnects_with_backoff_and_the_handle() -> None:
     async with mock_server() as mock, Driver(LiveSession(settings_for(mock))) as d:
         await d.wait_for(ev.Connected)

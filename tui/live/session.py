@@ -58,6 +58,9 @@ MAX_BAD_FRAMES = 20
 INPUT_RATE = 16_000
 MAX_TRACKED_CALLS = 256
 """Tool call ids remembered (with their connection) until answered."""
+HANDLE_AFTER_TURN_WAIT_S = 1.0
+"""After a goAway, how long a finished turn waits for the resumption handle that covers it (the server sends
+``sessionResumptionUpdate`` right after ``turnComplete``); resuming sooner presents the handle from before the turn."""
 
 _KEY_WORDS = ("api key", "api_key", "apikey", "credential", "unauthenticated", "permission", "auth", "token")
 
@@ -198,6 +201,8 @@ class LiveSession:
         self._runner: ToolRunner | None = None
         self._connected_at: float | None = None
         self._turns_this_connection = 0
+        self._handle_due_since: float | None = None
+        """When a turn ended whose resumption handle has not arrived yet (None: the handle covers every turn)."""
         self._phase: Literal["idle", "connecting", "serving"] = "idle"
         self._epoch = 0
         """Connection number: tool calls are answered only on the connection that made them."""
@@ -459,6 +464,7 @@ class LiveSession:
             self.connected = True
             self._connected_at = self._clock()
             self._turns_this_connection = 0
+            self._handle_due_since = None
             self._go_away.clear()
             self._go_away_deadline = None
             setup_ms = (self._clock() - started) * 1000.0
@@ -561,6 +567,10 @@ class LiveSession:
                 runner.cancel(event.ids)
             elif isinstance(event, ev.TurnComplete):
                 self._turns_this_connection += 1
+                if self.settings.session.resumption:
+                    self._handle_due_since = self._clock()
+            elif isinstance(event, ev.ResumptionUpdate) and event.resumable and event.handle:
+                self._handle_due_since = None
             elif isinstance(event, ev.GoAway):
                 margin = self.settings.connection.go_away_margin_s
                 self._go_away_deadline = self._clock() + max(0.0, event.time_left_s - margin)
@@ -603,7 +613,11 @@ class LiveSession:
             if deadline is None:
                 return
             if not self.state.model_busy and not self.state.awaiting_reply:
-                return  # nothing in flight: resume now (a typed turn still waiting for its reply holds us back)
+                # Nothing in flight (a typed turn still waiting for its reply holds us back): resume now, unless the
+                # turn that just ended has no handle yet; the one that covers it follows turnComplete.
+                due = self._handle_due_since
+                if due is None or self._clock() - due >= HANDLE_AFTER_TURN_WAIT_S:
+                    return
             left = deadline - self._clock()
             if left <= 0:
                 return
