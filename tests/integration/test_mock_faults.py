@@ -55,7 +55,7 @@ async def test_drop_mid_turn_is_1006_after_n_chunks(mock: MockServer) -> None:
     assert err is not None and err.code == 1006
     assert len([m for m in got if m.data]) == 3
     assert not any(m.server_content and m.server_content.turn_complete for m in got)
-    await asyncio.sleep(0.05)
+    await mock.idle()  # the close is counted when the server's handler finishes
     assert mock.stats.closes[1006] == 1 and mock.stats.faults_fired["drop-mid-turn"] == 1
 
 
@@ -89,8 +89,8 @@ async def test_close_on_nth_client_message(mock: MockServer) -> None:
 
 
 async def test_go_away_then_close_when_time_runs_out(mock: MockServer) -> None:
+    started = time.monotonic()  # before connect: the server's clock starts later, so the bound below is causal
     async with client_for(mock, "goaway:0.1@0.5").aio.live.connect(model=MODEL, config=TEXT) as session:
-        started = time.monotonic()
         got, err = await drain(session)
     go = [m.go_away for m in got if m.go_away]
     assert go and go[0].time_left == "0.5s"

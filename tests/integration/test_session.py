@@ -314,7 +314,8 @@ async def test_a_reply_lost_to_a_drop_is_marked_cut_and_the_model_is_not_left_bu
 
 
 async def test_a_reply_cut_by_a_fatal_close_is_not_left_streaming() -> None:
-    async with mock_server("close:1008@0.6s", pace=1.0) as mock:
+    # At pace 1 the long reply streams for ~12 s: the close at 2 s lands mid-reply however slowly the turn started.
+    async with mock_server("close:1008@2s", pace=1.0) as mock:
         d = Driver(LiveSession(settings_for(mock, session={"modality": "AUDIO"})))
         await d.__aenter__()
         await d.wait_for(ev.Connected)
@@ -506,7 +507,7 @@ async def test_vertex_express_and_project_modes_connect() -> None:
         async with Driver(LiveSession(project, credentials=Credentials(token="fake-token"))) as d:  # type: ignore[no-untyped-call]
             await d.wait_for(ev.Connected)
             assert "hello project" in (await d.turn("hello project")).text
-        await asyncio.sleep(0.05)
+        await mock.idle()  # a session is in mock.sessions once its handler has finished
         modes = [(s.request.mode, s.request.key_source) for s in mock.sessions if s.request is not None]
         assert modes[-2:] == [("vertex", "header"), ("vertex", "bearer")]
         assert mock.sessions[-1].setup is not None
@@ -521,7 +522,7 @@ async def test_ephemeral_token_uses_the_constrained_endpoint() -> None:
         async with Driver(LiveSession(s)) as d:
             await d.wait_for(ev.Connected)
             await d.turn("hi")
-        await asyncio.sleep(0.05)
+        await mock.idle()
         req = mock.sessions[-1].request
         assert req is not None and req.mode == "constrained" and req.version == "v1alpha"
 
@@ -603,7 +604,7 @@ async def test_close_while_connecting_ends_promptly_with_session_closed() -> Non
 
 async def test_missing_pongs_are_a_drop_and_slow_pongs_within_the_timeout_are_fine() -> None:
     async with mock_server("no-pongs,sessions:1") as mock:
-        s = settings_for(mock, ping_interval_s=0.2, ping_timeout_s=0.4)
+        s = settings_for(mock, ping_interval_s=0.3, ping_timeout_s=0.8)  # rides out a loaded machine's stalls
         async with Driver(LiveSession(s)) as d:
             await d.wait_for(ev.Connected)
             gone = await d.wait_for(ev.Disconnected, timeout=5)
@@ -686,7 +687,7 @@ import time
 
 def slow_sum(a: int = 1, b: int = 2) -> int:
     """Adds, slowly."""
-    time.sleep(0.8)
+    time.sleep(2.0)
     return a + b
 '''
 
@@ -695,7 +696,8 @@ async def test_a_tool_result_is_not_sent_on_a_connection_that_did_not_ask(tmp_pa
     module = tmp_path / "slow_sync.py"
     module.write_text(SLOW_SYNC_TOOL)
     tap = RecordingTap()
-    async with mock_server("close:1011@0.3s,sessions:1") as mock:
+    # The close comes ~1 s after the tool starts and ~1 s before it returns: the result finishes on the next connection.
+    async with mock_server("close:1011@1s,sessions:1") as mock:
         s = settings_for(mock, session={"tools_files": (module,)})
         async with Driver(LiveSession(s, tap=tap)) as d:
             await d.wait_for(ev.Connected)
@@ -754,7 +756,7 @@ async def test_vertex_custom_url_without_credentials_is_used_verbatim() -> None:
         async with Driver(LiveSession(s)) as d:
             await d.wait_for(ev.Connected)
             assert "through the gateway" in (await d.turn("through the gateway")).text
-        await asyncio.sleep(0.05)
+        await mock.idle()
         req = mock.sessions[-1].request
         assert req is not None and req.mode == "vertex" and req.key_source is None
 

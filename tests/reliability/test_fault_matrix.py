@@ -10,6 +10,7 @@ reconnect; no fault ever costs more than one reconnect (``Connecting`` events an
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,8 @@ async def remembers(d: Driver, name: str) -> None:
 
 async def test_go_away_resumes_with_memory_and_a_two_segment_recording(tmp_path: Path) -> None:
     path = tmp_path / "goaway.glrec"
-    async with mock_server("goaway:0.4@5,sessions:1") as mock:
+    # goAway 1.5 s in: after the first turn and its handle, however slowly the client and recorder start.
+    async with mock_server("goaway:1.5@5,sessions:1") as mock:
         async with Driver(settings_for(mock, record=path)) as d:
             await d.wait_for(ev.Connected)
             await d.turn("my name is Ann")
@@ -111,7 +113,8 @@ async def test_server_error_1011_resumes_once(tmp_path: Path) -> None:
 async def test_missing_pongs_are_one_drop_and_one_resume(tmp_path: Path) -> None:
     path = tmp_path / "nopong.glrec"
     async with mock_server("no-pongs,sessions:1") as mock:
-        s = settings_for(mock, record=path, ping_interval_s=0.3, ping_timeout_s=0.6)
+        # The drop comes ~1.5 s in (after the first turn); a healthy session rides out a 1 s stall.
+        s = settings_for(mock, record=path, ping_interval_s=0.5, ping_timeout_s=1.0)
         async with Driver(s) as d:
             await d.wait_for(ev.Connected)
             await d.turn("my name is Di")
@@ -119,7 +122,7 @@ async def test_missing_pongs_are_one_drop_and_one_resume(tmp_path: Path) -> None
             assert gone.will_retry
             assert (await d.wait_for(ev.Connected, after=d.events.index(gone))).resumed
             await remembers(d, "Di")
-            await asyncio.sleep(1.0)  # the resumed session answers pings: no second drop
+            await asyncio.sleep(1.6)  # the resumed session answers pings: no second drop
         one_reconnect_at_most(d, mock, expected=2)
     check_recording(path, 2)
 
@@ -170,11 +173,13 @@ async def test_a_phantom_interrupted_neither_reconnects_nor_loses_the_reply(tmp_
 
 async def test_silence_is_not_a_reconnect_and_close_still_ends_cleanly(tmp_path: Path) -> None:
     path = tmp_path / "silence.glrec"
-    async with mock_server("silence:0.3") as mock:
+    # Silence from 1.5 s in: after the first turn, however slowly the client and recorder start.
+    async with mock_server("silence:1.5") as mock:
         async with Driver(settings_for(mock, record=path, ping_interval_s=0.2, ping_timeout_s=1.0)) as d:
             await d.wait_for(ev.Connected)
+            connected = time.monotonic()  # the mock's clock started before this
             await d.turn("my name is Flo")
-            await asyncio.sleep(0.4)
+            await asyncio.sleep(max(0.0, connected + 1.6 - time.monotonic()))
             m = d.mark()
             await d.session.send_text("anyone there?")
             await asyncio.sleep(1.5)
