@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +9,10 @@ import pytest
 from textual.widgets import ContentSwitcher
 
 from tests.ui.fakes import FakeSoundDevice, fake_bridge_media, mock_endpoint, scripted_voice
+from tests.ui.waits import until as _until
 from tui.app.main import LiveApp, create_app
 from tui.app.ports import NullMedia
+from tui.app.screens.dialogs import SettingsDialog
 from tui.app.widgets.level_meter import LevelMeter
 from tui.config import Settings
 
@@ -42,14 +42,6 @@ def _app(settings: Settings | None = None, **kwargs: Any) -> LiveApp:
 def _notes(app: LiveApp) -> list[tuple[str, str, str]]:
     """(message, title, severity) of every notification so far."""
     return list(app.seen_notifications)  # type: ignore[attr-defined]
-
-
-async def _until(pilot: Any, cond: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
 
 
 def _transcript(app: LiveApp) -> str:
@@ -111,9 +103,9 @@ async def test_bindings_switch_panes_filter_the_log_and_honour_the_keymap() -> N
         assert log.filter == "conversation"
         await _say(pilot, "hello there")
         await _until(pilot, lambda: "(offline demo)" in _transcript(app))
-        await pilot.pause(0.3)
+        sent = ("clientContent 'hello there'", "realtimeInput text")
+        await _until(pilot, lambda: any(s in line for line in log.plain_lines() for s in sent))
         lines = log.plain_lines()
-        assert any("clientContent 'hello there'" in line or "realtimeInput text" in line for line in lines)
         assert not any("setup model=" in line for line in lines), "session frames are filtered out"
         await pilot.press("f8")
         assert log.filter == "tools"
@@ -140,8 +132,7 @@ async def test_no_audio_device_says_so_and_runs_text_only() -> None:
         await _until(pilot, lambda: _connected(app))
         await _until(pilot, lambda: any("audio" in m.lower() for m, _, _ in _notes(app)))
         mic = app.live_screen.query_one("#mic-meter", LevelMeter)
-        await pilot.pause(0.2)
-        assert "no device" in mic.render_text() and "text-only" in mic.render_text()
+        await _until(pilot, lambda: "no device" in mic.render_text() and "text-only" in mic.render_text())
         assert "no audio" in _transcript(app).lower()
         await _say(pilot, "hello")
         await _until(pilot, lambda: "(offline demo)" in _transcript(app))
@@ -226,10 +217,8 @@ async def test_settings_dialog_changes_the_model_and_reconnects() -> None:
         await _until(pilot, lambda: _connected(app))
         first = app.session
         await pilot.press("f10")
-        await pilot.pause(0.2)
-        dialog = app.screen
-        model = dialog.query_one("#model")
-        assert model.has_focus
+        await _until(pilot, lambda: isinstance(app.screen, SettingsDialog) and app.screen.query_one("#model").has_focus)
+        model = app.screen.query_one("#model")
         model.value = "models/gemini-other-live"  # type: ignore[attr-defined]
         await pilot.press("enter")
         await _until(pilot, lambda: app.settings.session.model == "models/gemini-other-live")
@@ -240,6 +229,7 @@ async def test_settings_dialog_changes_the_model_and_reconnects() -> None:
 async def test_settings_first_opens_the_dialog_before_connecting() -> None:
     app = _app(_settings(session={"modality": "TEXT"}, ui={"settings_first": True}))
     async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: isinstance(app.screen, SettingsDialog))
         await pilot.pause(0.3)
         assert app.session is None, "nothing connects while the settings are being edited"
         dialog = app.screen

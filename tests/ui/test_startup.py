@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +12,13 @@ from pydantic import ValidationError
 
 from tests.ui.fakes import mock_endpoint
 from tests.ui.pty_cli import run_cli_in_pty
+from tests.ui.waits import until as _until
 from tui.app.main import create_app
 from tui.app.ports import NullMedia
 from tui.app.widgets.level_meter import LevelMeter
 from tui.config import Settings
 
 pytestmark = pytest.mark.timeout(60)
-
-
-async def _until(pilot: Any, cond: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
 
 
 async def test_the_screen_is_up_before_the_settings_and_takes_them_when_they_arrive() -> None:
@@ -51,17 +43,17 @@ async def test_the_screen_is_up_before_the_settings_and_takes_them_when_they_arr
     async with app.run_test(size=(80, 24)) as pilot:
         await _until(pilot, lambda: app.first_paint_at is not None)
         screen = app.live_screen
-        await pilot.pause(0.2)
         # Painted and usable while the settings are still being built: the prompt, the model the flag named.
-        assert screen.query_one("#prompt").has_focus
-        assert "from-the-flag" in screen.status_bar.render().plain
+        await _until(
+            pilot,
+            lambda: screen.query_one("#prompt").has_focus and "from-the-flag" in screen.status_bar.render().plain,
+        )
         assert app.session is None
         mic = screen.query_one("#mic-meter", LevelMeter).render_text()
         assert "starting" in mic and "no device" not in mic, "nothing is known to be wrong before the session"
         await pilot.press("f10")  # needs the settings: says it is still starting instead of failing
-        await pilot.pause(0.1)
+        await _until(pilot, lambda: any("Still starting" in n.message for n in app._notifications))
         assert app.screen_stack == [screen], "no dialog opens without settings"
-        assert any("Still starting" in n.message for n in app._notifications)
         release.set()
         await _until(pilot, lambda: app.session is not None and bool(getattr(app.session, "connected", False)))
         assert "from-the-config" in screen.status_bar.render().plain
@@ -121,11 +113,12 @@ async def test_no_audio_says_audio_is_off_by_choice_without_a_warning() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await _until(pilot, lambda: app.session is not None and bool(getattr(app.session, "connected", False)))
         await _until(pilot, lambda: "Audio is off (--no-audio)" in "\n".join(app.live_screen.transcript.plain_lines()))
-        await pilot.pause(0.3)
-        mic = app.live_screen.query_one("#mic-meter", LevelMeter).render_text()
-        assert "off" in mic and "--no-audio" in mic and "no device" not in mic
+        meter = app.live_screen.query_one("#mic-meter", LevelMeter)
+        await _until(pilot, lambda: "--no-audio" in meter.render_text())
+        mic = meter.render_text()
+        assert "off" in mic and "no device" not in mic
         assert not any(sev in ("warning", "error") for _, sev in seen), seen
         assert "no audio device" not in "\n".join(app.live_screen.transcript.plain_lines()).lower()
         await pilot.press("f2")
-        await pilot.pause(0.1)
-        assert seen and "--no-audio" in seen[-1][0] and seen[-1][1] == "information"
+        await _until(pilot, lambda: bool(seen) and "--no-audio" in seen[-1][0])
+        assert seen[-1][1] == "information"
