@@ -405,7 +405,10 @@ async def test_a_mic_device_not_clocked_in_real_time_is_turned_off_with_a_notice
     turns the mic off and says why; text input goes on."""
     sd = FakeSoundDevice()
     notices: list[Notice] = []
-    b = MediaBridge(AudioSettings(mic_chunk_ms=40), VideoSettings(), sounddevice=sd, on_notice=notices.append)
+    # The clock stands still: "at once" however long a loaded machine takes to feed the 100 blocks.
+    b = MediaBridge(
+        AudioSettings(mic_chunk_ms=40), VideoSettings(), sounddevice=sd, on_notice=notices.append, clock=lambda: 100.0
+    )
     session = FakeSession()
     await b.start(session)
     try:

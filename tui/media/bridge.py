@@ -175,7 +175,10 @@ class MediaBridge:
                 index = resolve_device(spec, kind, devices, prefer_pulse=remote.over_ssh and remote.reachable)
                 if kind == "input":
                     mic = Microphone(
-                        device=index, chunk_ms=settings.mic_chunk_ms, queue_chunks=settings.mic_queue_chunks
+                        device=index,
+                        chunk_ms=settings.mic_chunk_ms,
+                        queue_chunks=settings.mic_queue_chunks,
+                        clock=self._clock,
                     )
                     mic.muted = self.muted
                     mic.start(sd)
