@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -235,30 +236,39 @@ async def test_go_away_resumes_with_the_handle_and_memory_is_kept() -> None:
         assert d.session.counters.resumptions == 1
 
 
-async def test_go_away_waits_for_the_handle_that_follows_the_turn() -> None:
-    # The live endpoint sends sessionResumptionUpdate *after* turnComplete (live-protocol.md §5.2). A client that
-    # resumes the moment the turn ends presents the handle from before that turn, and the model forgets it.
+def late_handles(delay_s: float, *, keep: int = 1_000_000) -> Any:
+    """A mock backend: the demo, with each resumption handle sent ``delay_s`` after its turnComplete, and none after
+    the first ``keep`` of a connection."""
     from tui.mock.demo import DemoBackend
     from tui.mock.server import MockConnection
 
     class LateHandles:
-        """The demo, with every resumption handle sent 0.3 s after its turnComplete."""
-
         def __init__(self, options: MockOptions) -> None:
             self.demo = DemoBackend(options)
 
         async def run(self, conn: MockConnection) -> None:
             send = conn.send
+            sent = 0
 
             async def late(message: dict[str, Any]) -> None:
+                nonlocal sent
                 if "sessionResumptionUpdate" in message:
-                    await asyncio.sleep(0.3)
+                    sent += 1
+                    if sent > keep:
+                        return
+                    await asyncio.sleep(delay_s)
                 await send(message)
 
             conn.send = late  # type: ignore[method-assign]
             await self.demo.run(conn)
 
-    async with serve_mock(MockOptions(pace=0), backend_factory=LateHandles) as mock:
+    return LateHandles
+
+
+async def test_go_away_waits_for_the_handle_that_follows_the_turn() -> None:
+    # The live endpoint sends sessionResumptionUpdate *after* turnComplete (live-protocol.md §5.2). A client that
+    # resumes the moment the turn ends presents the handle from before that turn, and the model forgets it.
+    async with serve_mock(MockOptions(pace=0), backend_factory=late_handles(0.3)) as mock:
         async with Driver(LiveSession(settings_for(mock))) as d:
             await d.wait_for(ev.Connected)
             await d.turn("my name is Ann")
@@ -272,6 +282,28 @@ async def test_go_away_waits_for_the_handle_that_follows_the_turn() -> None:
         await mock.idle()
         handles = [e.handle for e in d.of(ev.ResumptionUpdate, after=m)]
         assert mock.sessions[1].setup is not None and mock.sessions[1].setup.resume_handle == handles[0]
+
+
+async def test_go_away_does_not_wait_long_for_a_handle_that_never_comes() -> None:
+    # The turn after the goAway gets no handle: the client resumes with the one it has ~1 s after the turn, not at
+    # the deadline (10 s timeLeft - 5 s margin).
+    async with serve_mock(MockOptions(pace=0), backend_factory=late_handles(0.0, keep=1)) as mock:
+        async with Driver(LiveSession(settings_for(mock))) as d:
+            await d.wait_for(ev.Connected)
+            await d.turn("my name is Ann")
+            handle = (await d.wait_for(ev.ResumptionUpdate)).handle
+            m = d.mark()
+            await d.session.send_text("goaway please")
+            done = await d.wait_for(ev.TurnComplete, after=m)
+            await d.wait_for(ev.Reconnecting, after=m, timeout=3)
+            turn = d.session.state.model_turn(done.generation)
+            assert turn is not None and turn.ended_at is not None  # on the session's clock (time.monotonic)
+            waited = time.monotonic() - turn.ended_at  # no less than the wait: Reconnecting was seen after it began
+            assert (await d.wait_for(ev.Connected, after=m)).resumed
+            assert "Ann" in (await d.turn("what is my name?")).text
+        assert waited >= 0.9  # it did wait for the handle, as long as it is worth waiting
+        await mock.idle()
+        assert mock.sessions[1].setup is not None and mock.sessions[1].setup.resume_handle == handle
 
 
 async def test_drop_mid_turn_reconnects_with_backoff_and_the_handle() -> None:
