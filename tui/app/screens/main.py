@@ -79,8 +79,10 @@ class LiveScreen(Screen[None]):
                 # calls and protocol log panes, hidden behind this one, are added right after the first paint.
                 yield Transcript(clock=self.session_time, max_turns=self._max_turns, flush_hz=0, id="transcript")
             with Vertical(id="sidebar"):
-                yield LevelMeter("mic", id="mic-meter")
-                yield LevelMeter("model", id="model-meter")
+                # From the first paint: "starting…" until the session has opened the devices, never a "quiet" mic
+                # that nobody has opened yet.
+                yield LevelMeter("mic", initial=_NOT_YET, id="mic-meter")
+                yield LevelMeter("model", initial=_NOT_YET, id="model-meter")
                 yield FramePreview(clock=self.session_time, pictures=self.thumbnails, deferred=True, id="frame-preview")
         yield Input(placeholder="Type a message and press Enter", id="prompt")
         yield Footer()

@@ -75,11 +75,18 @@ class LevelMeter(Widget):
     LevelMeter > .level-meter--base { background: $background; }
     """
 
-    def __init__(self, label: str, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        label: str,
+        *,
+        initial: MeterReading | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.label = label
-        self.reading = MeterReading(level_db=None, available=True)
-        """The last reading shown."""
+        self.reading = initial if initial is not None else MeterReading(level_db=None, available=True)
+        """The last reading shown (``initial`` until the first ``show``)."""
         self.held_peak_db: float = FLOOR_DB
         """The peak-hold marker position (dBFS)."""
         self._held_at = 0.0
